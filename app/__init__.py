@@ -1,0 +1,1 @@
+"""Shield: case-level serious youth violence information sharing."""

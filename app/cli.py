@@ -1,0 +1,224 @@
+"""The ``shield`` command: serve, migrate, token, demo, import, policy check."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from app.config import ConfigError, Settings, get_settings
+
+# One development token per role, each with an agency (and org) a real holder of the role would have.
+DEV_IDENTITIES: list[tuple[str, str, str, str | None]] = [
+    ("police-rms", "police", "agency_system", None),
+    ("ae-navigator-system", "health", "agency_system", None),
+    ("yjs-case-system", "yjs", "agency_system", None),
+    ("school-mis", "education", "agency_system", None),
+    ("shield-chair", "police", "shield_chair", None),
+    ("shield-member-education", "education", "shield_member", None),
+    ("front-door-sw", "social_care", "front_door_social_worker", None),
+    ("navigator", "health", "navigator", None),
+    ("yjs-practitioner", "yjs", "yjs_practitioner", None),
+    ("dsl", "education", "education_dsl", "107950"),
+    ("ppn-quality-lead", "police", "ppn_quality_lead", None),
+    ("privacy-officer", "partnership", "privacy_officer", None),
+    ("identity-steward", "partnership", "identity_steward", None),
+]
+
+
+def _clock(settings: Settings):  # noqa: ANN202
+    from app.db import utc_now
+    from app.records.kinds import Clock
+
+    return Clock(now=utc_now(), tz=ZoneInfo(settings.timezone), skew=settings.clock_skew)
+
+
+def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    from app.migrate import upgrade
+
+    upgrade(settings.database_url)
+    print(f"database at the latest migration ({_safe_url(settings.database_url)})")
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
+    from app.security.tokens import mint
+
+    if not settings.jwt_secret:
+        print("SHIELD_JWT_SECRET is not set: tokens are minted with it", file=sys.stderr)
+        return 2
+    print(mint(settings, sub=args.sub, agency=args.agency, roles=[args.role], org=args.org, minutes=args.minutes))
+    return 0
+
+
+def _progress_import(settings: Settings, lines: Iterator[str], total: int | None, label: str) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from app.db import Database
+    from app.policy.loader import load_policy
+    from app.records.bulk import import_lines
+
+    policy = load_policy(settings.policy_dir)
+    db = Database(settings.database_url)
+    started = time.perf_counter()
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  transient=False, disable=not sys.stderr.isatty()) as progress:
+        task = progress.add_task(label, total=total)
+        report = import_lines(db, lines, policy, _clock(settings),
+                              on_line=lambda r: progress.update(task, completed=r.lines))
+    elapsed = time.perf_counter() - started
+    db.dispose()
+    for number, message in report.errors[:50]:
+        print(f"line {number}: {message}", file=sys.stderr)
+    if report.failed > 50:
+        print(f"... and {report.failed - 50} more bad lines", file=sys.stderr)
+    rate = report.lines / elapsed if elapsed else 0.0
+    print(f"{report.lines} lines in {elapsed:.1f}s ({rate:,.0f}/s): {report.created} created, "
+          f"{report.amended} amended, {report.unchanged} unchanged, {report.superseded} superseded, "
+          f"{report.failed} rejected")
+    return 1 if report.failed else 0
+
+
+def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    from app.migrate import upgrade
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"{path}: no such file", file=sys.stderr)
+        return 2
+    upgrade(settings.database_url)
+    with path.open(encoding="utf-8") as fh:
+        total = sum(1 for _ in fh)
+    with path.open(encoding="utf-8") as fh:
+        return _progress_import(settings, iter(fh), total, f"importing {path.name}")
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from app.demo.generator import generate
+
+    lines = (json.dumps(line) for line in generate(args.records, seed=args.seed))
+    if args.jsonl:
+        with open(args.jsonl, "w", encoding="utf-8") as out:
+            count = sum(out.write(line + "\n") > 0 for line in lines)
+        print(f"wrote {count} demo records to {args.jsonl}")
+        return 0
+    from app.migrate import upgrade
+
+    upgrade(settings.database_url)
+    status = _progress_import(settings, lines, args.records, "loading demo data")
+    return status
+
+
+def cmd_policy_check(settings: Settings, _args: argparse.Namespace) -> int:
+    from app.policy.loader import PolicyError, load_policy
+
+    try:
+        policy = load_policy(settings.policy_dir)
+    except PolicyError as exc:
+        print(f"policy error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{settings.policy_dir}: {len(policy.roles)} roles, {len(policy.agencies)} agencies: OK")
+    return 0
+
+
+def _dev_settings(settings: Settings) -> Settings:
+    from dataclasses import replace
+
+    from app.security.tokens import mint, new_secret
+
+    if not settings.jwt_secret and settings.jwt_jwks is None:
+        settings = replace(settings, jwt_secret=new_secret())
+        print(f"Development secret (SHIELD_JWT_SECRET): {settings.jwt_secret}")
+    print("Development tokens (valid 12 hours):")
+    for sub, agency, role, org in DEV_IDENTITIES:
+        token = mint(settings, sub=sub, agency=agency, roles=[role], org=org, minutes=720)
+        print(f"  {role:<26} {agency:<12} {token}")
+    return settings
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.main import create_app
+    from app.migrate import upgrade
+
+    if args.dev:
+        settings = _dev_settings(settings)
+    settings.check_can_serve()
+    upgrade(settings.database_url)
+    if args.demo:
+        from app.demo.generator import generate
+
+        lines = (json.dumps(line) for line in generate(args.demo_records))
+        _progress_import(settings, lines, args.demo_records, "loading demo data")
+    app = create_app(settings)
+    print(f"Shield on http://{args.host}:{args.port}  (API docs: /docs, health: /healthz, /readyz)")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shield", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="migrate the database, then serve the API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--dev", action="store_true", help="generate a JWT secret if none is set; print tokens")
+    serve.add_argument("--demo", action="store_true", help="load synthetic demo data first")
+    serve.add_argument("--demo-records", type=int, default=3000, help=argparse.SUPPRESS)
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="upgrade the database to the latest migration").set_defaults(func=cmd_migrate)
+
+    token = sub.add_parser("token", help="mint an HS256 token (development and tests)")
+    token.add_argument("--sub", required=True)
+    token.add_argument("--agency", required=True,
+                       choices=["police", "health", "yjs", "education", "social_care", "partnership"])
+    token.add_argument("--role", required=True)
+    token.add_argument("--org")
+    token.add_argument("--minutes", type=int, default=60)
+    token.set_defaults(func=cmd_token)
+
+    demo = sub.add_parser("demo", help="load realistic synthetic Leeds data")
+    demo.add_argument("--records", type=int, default=3000)
+    demo.add_argument("--seed", type=int, default=20240301)
+    demo.add_argument("--jsonl", metavar="FILE", help="write the records to FILE instead of loading them")
+    demo.set_defaults(func=cmd_demo)
+
+    imp = sub.add_parser("import", help="bulk import a JSON Lines file")
+    imp.add_argument("file")
+    imp.set_defaults(func=cmd_import)
+
+    policy = sub.add_parser("policy", help="policy files")
+    policy_sub = policy.add_subparsers(dest="policy_command", required=True)
+    policy_sub.add_parser("check", help="validate the policy files").set_defaults(func=cmd_policy_check)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = get_settings()
+        return int(args.func(settings, args))
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""RFC 9457 problem responses, for every error the service returns."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("shield.errors")
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "urn:shield:problem:"
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One invalid field: its path in the request body and what is wrong with it."""
+
+    path: tuple[str | int, ...]
+    message: str
+
+    @property
+    def pointer(self) -> str:
+        """JSON Pointer (RFC 6901) in the fragment form RFC 9457's examples use."""
+        parts = (str(p).replace("~", "~0").replace("/", "~1") for p in self.path)
+        return "#/" + "/".join(parts)
+
+    @property
+    def field(self) -> str:
+        return ".".join(str(p) for p in self.path)
+
+    def as_dict(self) -> dict[str, str]:
+        return {"pointer": self.pointer, "field": self.field, "detail": self.message}
+
+
+@dataclass
+class ProblemError(Exception):
+    """An error the client can act on, rendered as application/problem+json."""
+
+    status: int
+    title: str
+    detail: str | None = None
+    kind: str = "about:blank"
+    errors: Sequence[FieldError] = ()
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def body(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": self.kind if self.kind.startswith(("about:", "urn:", "http")) else PROBLEM_BASE + self.kind,
+            "title": self.title,
+            "status": self.status,
+        }
+        if self.detail:
+            body["detail"] = self.detail
+        if instance:
+            body["instance"] = instance
+        if self.errors:
+            body["errors"] = [e.as_dict() for e in self.errors]
+        return body
+
+
+def validation_problem(errors: Iterable[FieldError], title: str = "The request is not valid") -> ProblemError:
+    errs = list(errors)
+    detail = "; ".join(f"{e.field or '(body)'}: {e.message}" for e in errs[:5])
+    if len(errs) > 5:
+        detail += f"; and {len(errs) - 5} more"
+    return ProblemError(422, title, detail, kind="validation-error", errors=errs)
+
+
+def pydantic_errors(errors: Iterable[dict[str, Any]], strip: int = 0) -> list[FieldError]:
+    """Turn Pydantic's error list into field errors, dropping ``strip`` leading path parts."""
+    out = []
+    for err in errors:
+        loc = tuple(err.get("loc", ()))[strip:]
+        msg = err.get("msg", "invalid")
+        if err.get("type") == "extra_forbidden":
+            msg = "unknown field: not part of this record type"
+        elif err.get("type") == "missing":
+            msg = "required field is missing"
+        elif err.get("type") == "timezone_aware":
+            msg = "datetime must include a timezone offset (e.g. Z or +01:00)"
+        elif msg.startswith("Value error, "):
+            msg = msg.removeprefix("Value error, ")
+        out.append(FieldError(loc, msg))
+    return out
+
+
+def request_id(request: Request) -> str | None:
+    rid = request.scope.get("state", {}).get("request_id")
+    return f"urn:uuid:{rid}" if rid else None
+
+
+def problem_response(problem: ProblemError, instance: str | None) -> JSONResponse:
+    return JSONResponse(
+        problem.body(instance), status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers or None
+    )
+
+
+_STATUS_TITLES = {
+    400: "Bad request",
+    401: "Not authenticated",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    409: "Conflict",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    422: "The request is not valid",
+    429: "Too many requests",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
+
+
+def install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ProblemError)
+    async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
+        return problem_response(exc, request_id(request))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            problem = ProblemError(400, "Malformed JSON", "the request body is not valid JSON", kind="malformed-json")
+            return problem_response(problem, request_id(request))
+        # FastAPI prefixes locations with "body"/"query"/"path"; the body prefix means nothing to a client.
+        fields = [
+            FieldError(tuple(e["loc"][1:]) if e.get("loc", ("",))[0] == "body" else tuple(e["loc"]), f.message)
+            for e, f in zip(errors, pydantic_errors(errors), strict=True)
+        ]
+        return problem_response(validation_problem(fields), request_id(request))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        title = _STATUS_TITLES.get(exc.status_code, "Error")
+        detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
+        problem = ProblemError(exc.status_code, title, detail, headers=dict(exc.headers or {}))
+        return problem_response(problem, request_id(request))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # The log carries the exception type and request id only: messages can hold personal data.
+        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path,
+                  extra={"request_id": request_id(request)})
+        problem = ProblemError(500, "Internal server error", "the error has been logged with this request's id")
+        return problem_response(problem, request_id(request))

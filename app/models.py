@@ -1,0 +1,26 @@
+"""Import every ORM model so that Alembic and the tests see the whole schema."""
+
+from app.people.models import Child, ChildIdentifier
+from app.records.models import (
+    AeAttendance,
+    EducationReport,
+    Incident,
+    Ppn,
+    Record,
+    RecordSubject,
+    RecordVersion,
+    YjsCase,
+)
+
+__all__ = [
+    "AeAttendance",
+    "Child",
+    "ChildIdentifier",
+    "EducationReport",
+    "Incident",
+    "Ppn",
+    "Record",
+    "RecordSubject",
+    "RecordVersion",
+    "YjsCase",
+]

@@ -1,0 +1,1 @@
+"""The person index: children, their identifiers, and how records find them."""

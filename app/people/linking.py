@@ -1,0 +1,87 @@
+"""Which child a record's person is: the single entry point that identity resolution replaces.
+
+For now: a validated strong identifier already held by a child wins; otherwise an exact match on
+normalised given name, family name and date of birth; otherwise a new child. Two different
+children holding the identifiers of one person are never merged here: the strongest identifier
+decides and the others stay where they are.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.people.identifiers import name_key
+from app.people.models import Child, ChildIdentifier
+from app.records.models import RecordSubject
+from app.records.schemas import Person
+
+# Most trusted first: the NHS number is the health service's key, the UPN the DfE's.
+IDENTIFIER_SCHEMES = ("nhs_number", "upn", "police_person_id", "yjs_id", "social_care_id")
+
+
+def strong_identifiers(person: Person) -> list[tuple[str, str]]:
+    ids = person.identifiers
+    return [(scheme, v) for scheme in IDENTIFIER_SCHEMES if (v := getattr(ids, scheme)) is not None]
+
+
+def resolve_child(session: Session, person: Person, previous: uuid.UUID | None = None) -> uuid.UUID:
+    """Return the child this person is, creating one if nobody matches.
+
+    ``previous`` is the child an earlier version of the same record linked this person to; it is
+    kept when nothing stronger says otherwise, so an amendment never scatters a child.
+    """
+    idents = strong_identifiers(person)
+    child_id = _by_identifier(session, idents)
+    if child_id is None:
+        child_id = previous or _by_name_and_birth(session, person)
+    if child_id is None:
+        child = Child()
+        session.add(child)
+        session.flush()
+        child_id = child.id
+    _register_identifiers(session, child_id, idents)
+    return child_id
+
+
+def _by_identifier(session: Session, idents: list[tuple[str, str]]) -> uuid.UUID | None:
+    for scheme, value in idents:
+        found = session.scalar(
+            select(ChildIdentifier.child_id).where(ChildIdentifier.scheme == scheme, ChildIdentifier.value == value)
+        )
+        if found is not None:
+            return found
+    return None
+
+
+def _by_name_and_birth(session: Session, person: Person) -> uuid.UUID | None:
+    given, family = name_key(person.given_name), name_key(person.family_name)
+    if not (given and family and person.date_of_birth):
+        return None
+    return session.scalar(
+        select(RecordSubject.child_id)
+        .where(
+            RecordSubject.family_key == family,
+            RecordSubject.date_of_birth == person.date_of_birth,
+            RecordSubject.given_key == given,
+        )
+        .limit(1)
+    )
+
+
+def _register_identifiers(session: Session, child_id: uuid.UUID, idents: list[tuple[str, str]]) -> None:
+    if not idents:
+        return
+    held = set(
+        session.execute(
+            select(ChildIdentifier.scheme, ChildIdentifier.value).where(
+                ChildIdentifier.value.in_([v for _, v in idents])
+            )
+        ).all()
+    )
+    for scheme, value in idents:
+        if (scheme, value) not in held:
+            session.add(ChildIdentifier(child_id=child_id, scheme=scheme, value=value))
+    session.flush()

@@ -1,0 +1,1 @@
+"""The sharing policy: loaded from ``policies/*.yaml``, and the only place access is decided."""

@@ -1,0 +1,125 @@
+"""Ingest endpoints: one per record type, and ``/batch`` for mixed records."""
+
+# No ``from __future__ import annotations`` here: the endpoint factory needs real annotations.
+
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Body, Depends, Request, Response
+
+from app.db import Database, utc_now
+from app.errors import PROBLEM_JSON, ProblemError
+from app.policy.engine import can_ingest
+from app.records.kinds import KINDS, Clock, RecordKind
+from app.records.schemas import BatchIn, BatchItemResult, BatchResult, IngestResult
+from app.records.service import Writer, check, in_transaction, ingest, parse
+from app.security.caller import Caller, CurrentCaller
+
+router = APIRouter(prefix="/api/v1", tags=["ingest"])
+
+_PROBLEM = {"content": {PROBLEM_JSON: {}}}
+INGEST_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": IngestResult, "description": "The same version with the same body was already stored"},
+    400: {**_PROBLEM, "description": "Malformed JSON"},
+    401: {**_PROBLEM, "description": "No valid bearer token"},
+    403: {**_PROBLEM, "description": "The caller may not post this record type"},
+    409: {**_PROBLEM, "description": "This version was already received with a different body"},
+    413: {**_PROBLEM, "description": "Request body too large"},
+    415: {**_PROBLEM, "description": "Content-Type is not application/json"},
+    422: {**_PROBLEM, "description": "Invalid record; `errors` names each field"},
+}
+
+
+def clock(request: Request) -> Clock:
+    settings = request.app.state.settings
+    return Clock(now=utc_now(), tz=ZoneInfo(settings.timezone), skew=settings.clock_skew)
+
+
+def authorize_ingest(request: Request, caller: Caller, kind: RecordKind) -> Writer:
+    decision = can_ingest(request.app.state.policy, caller, kind.name)
+    if not decision:
+        raise ProblemError(403, "Forbidden", decision.reason, kind="forbidden")
+    return Writer(sub=caller.sub, agency=caller.agency)
+
+
+def _endpoint(kind: RecordKind):  # noqa: ANN202 - FastAPI reads the signature
+    def writer_for(request: Request, caller: CurrentCaller) -> Writer:
+        # A dependency, so it runs before the body is validated: a caller who may not post this
+        # type learns nothing about the schema from 422s.
+        return authorize_ingest(request, caller, kind)
+
+    def post_record(
+        request: Request,
+        response: Response,
+        writer: Annotated[Writer, Depends(writer_for)],
+        record: Annotated[kind.schema, Body()],  # type: ignore[name-defined]
+    ) -> IngestResult:
+        checked = check(kind, record, clock(request))
+        db: Database = request.app.state.db
+        result = in_transaction(db, lambda s: ingest(s, writer, kind, checked))
+        response.status_code = 200 if result.outcome == "unchanged" else 201
+        return result
+
+    post_record.__name__ = f"post_{kind.name}"
+    post_record.__doc__ = (
+        f"Receive a {kind.title.lower()} from its owning agency's system.\n\n"
+        "`(agency, source_ref, version)` is the natural key: the same body again returns 200 with the "
+        "same ids; a higher version is an amendment (older versions are kept); the same version with a "
+        "different body is 409."
+    )
+    return post_record
+
+
+for _kind in KINDS.values():
+    router.add_api_route(
+        f"/{_kind.path}",
+        _endpoint(_kind),
+        methods=["POST"],
+        status_code=201,
+        response_model=IngestResult,
+        responses=INGEST_RESPONSES,
+        summary=f"Post a {_kind.title.lower()}",
+    )
+
+
+@router.post(
+    "/batch",
+    response_model=BatchResult,
+    responses={k: v for k, v in INGEST_RESPONSES.items() if k not in (200, 409)},
+    summary="Post up to 1,000 records of mixed types",
+)
+def post_batch(request: Request, caller: CurrentCaller, batch: BatchIn) -> BatchResult:
+    """Each item is validated and stored in its own transaction: a bad item loses none of the others.
+
+    The response has one result per item, in order, with the status the item would have had on
+    its own endpoint and either the ingest result or the problem.
+    """
+    settings = request.app.state.settings
+    if len(batch.records) > settings.max_batch_items:
+        raise ProblemError(413, "Batch too large",
+                           f"a batch holds at most {settings.max_batch_items} records, got {len(batch.records)}",
+                           kind="batch-too-large")
+    if not any(can_ingest(request.app.state.policy, caller, k) for k in KINDS):
+        raise ProblemError(403, "Forbidden", "only agency systems post records", kind="forbidden")
+    db: Database = request.app.state.db
+    now = clock(request)
+    items: list[BatchItemResult] = []
+    for index, item in enumerate(batch.records):
+        kind = KINDS[item.type]
+        try:
+            writer = authorize_ingest(request, caller, kind)
+            record = parse(kind, item.record, now)
+            result = in_transaction(db, lambda s, k=kind, r=record, w=writer: ingest(s, w, k, r))
+        except ProblemError as problem:
+            body = problem.body()
+            for err in body.get("errors", []):
+                err["pointer"] = f"#/records/{index}/record/" + err["pointer"].removeprefix("#/")
+                err["field"] = f"records.{index}.record.{err['field']}"
+            items.append(BatchItemResult(index=index, status=problem.status, problem=body))
+            continue
+        items.append(BatchItemResult(index=index, status=200 if result.outcome == "unchanged" else 201, result=result))
+    stored = sum(1 for i in items if i.status == 201)
+    unchanged = sum(1 for i in items if i.status == 200)
+    return BatchResult(received=len(items), stored=stored, unchanged=unchanged,
+                       failed=len(items) - stored - unchanged, items=items)
+

@@ -1,0 +1,254 @@
+"""What agency systems post: one Pydantic model per record type.
+
+Models refuse unknown fields, naive datetimes, codes outside the code lists, failing identifier
+check digits, NUL bytes, lone surrogates and oversize strings. Checks that need more than one
+field or the clock (dates of birth against the event, events in the future) are in
+``app.records.checks`` so that they can name the exact field path.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    computed_field,
+)
+
+from app.people import identifiers as ids
+from app.records import codes
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _clean_text(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("NUL bytes are not allowed")
+    if _CONTROL.search(value):
+        raise ValueError("control characters are not allowed")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("text is not valid Unicode (lone surrogate)") from exc
+    return value
+
+
+def _text(max_length: int) -> object:
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length),
+        AfterValidator(_clean_text),
+    ]
+
+
+ShortText = _text(200)
+LongText = _text(10_000)
+Reference = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/#-]*$"),
+]
+Version = Annotated[StrictInt, Field(ge=1, le=1_000_000)]
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda d: d.astimezone(UTC))]
+Urn = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+NhsNumber = Annotated[str, AfterValidator(ids.normalise_nhs_number)]
+Upn = Annotated[str, AfterValidator(ids.normalise_upn)]
+Postcode = Annotated[str, StringConstraints(max_length=10), AfterValidator(ids.normalise_postcode)]
+PostcodeDistrict = Annotated[str, StringConstraints(max_length=5), AfterValidator(ids.normalise_postcode_district)]
+LocalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[A-Za-z0-9/_-]+$")]
+SelfDefined = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=80),
+    AfterValidator(lambda v: codes.normalise_self_defined(v) and v),
+]
+OfficerDefined = Annotated[str, StringConstraints(max_length=10), AfterValidator(codes.normalise_officer_defined)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Identifiers(Strict):
+    nhs_number: NhsNumber | None = None
+    upn: Upn | None = None
+    police_person_id: LocalId | None = None
+    yjs_id: LocalId | None = None
+    social_care_id: LocalId | None = None
+
+
+class Ethnicity(Strict):
+    self_defined: SelfDefined | None = Field(
+        default=None,
+        description="Police 18+1 (e.g. B1), NHS ethnic category (e.g. M), DfE (e.g. BCRB) or ONS 2021 label.",
+    )
+    officer_defined: OfficerDefined | None = Field(default=None, description="IC1-IC6 or IC9")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def self_defined_code(self) -> str | None:
+        """The self-defined ethnicity in the internal (police 18+1) scheme."""
+        return codes.normalise_self_defined(self.self_defined)[0] if self.self_defined else None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def self_defined_scheme(self) -> str | None:
+        return codes.normalise_self_defined(self.self_defined)[1] if self.self_defined else None
+
+
+class Person(Strict):
+    given_name: ShortText | None = None
+    family_name: ShortText | None = None
+    date_of_birth: date | None = None
+    sex: codes.Sex | None = None
+    postcode: Postcode | None = None
+    address: ShortText | None = None
+    identifiers: Identifiers = Field(default_factory=Identifiers)
+    ethnicity: Ethnicity | None = None
+    first_language: ShortText | None = None
+    interpreter_required: StrictBool | None = None
+    religion: ShortText | None = None
+    nationality: ShortText | None = None
+    culture_notes: LongText | None = None
+    school_urn: Urn | None = None
+
+
+class RecordIn(Strict):
+    source_ref: Reference
+    version: Version
+
+
+class Location(Strict):
+    description: ShortText | None = None
+    postcode_district: PostcodeDistrict | None = None
+    ward: ShortText | None = None
+
+
+class InvolvedPerson(Strict):
+    role: codes.PersonRole
+    arrested: StrictBool = False
+    person: Person
+
+
+class IncidentIn(RecordIn):
+    occurred_at: UtcDatetime
+    reported_at: UtcDatetime | None = None
+    location: Location = Field(default_factory=Location)
+    category: codes.IncidentCategory
+    weapon: codes.Weapon | None = None
+    injury_severity: codes.InjurySeverity | None = None
+    summary: LongText | None = None
+    crime_ref: Reference | None = None
+    persons: Annotated[list[InvolvedPerson], Field(min_length=1, max_length=50)]
+
+
+class Officer(Strict):
+    id: LocalId | None = None
+    team: ShortText | None = None
+    district: ShortText | None = None
+
+
+class PpnIn(RecordIn):
+    occurrence_ref: Reference | None = None
+    incident_occurred_at: UtcDatetime | None = None
+    submitted_at: UtcDatetime
+    officer: Officer = Field(default_factory=Officer)
+    risk_grade: codes.RiskGrade
+    concern_types: Annotated[list[codes.ConcernType], Field(max_length=20)] = Field(default_factory=list)
+    reason_for_referral: LongText | None = None
+    child_present: StrictBool | None = None
+    child_spoken_to: StrictBool | None = None
+    voice_of_child: LongText | None = None
+    arrested: StrictBool | None = None
+    person: Person
+
+
+class AeAttendanceIn(RecordIn):
+    arrived_at: UtcDatetime
+    assault_at: UtcDatetime | None = None
+    assault_method: ShortText | None = None
+    assault_location_type: ShortText | None = None
+    assault_location_description: ShortText | None = None
+    injury_severity: codes.InjurySeverity | None = None
+    navigator_status: codes.NavigatorStatus
+    first_contact_at: UtcDatetime | None = None
+    person: Person
+
+
+class YjsCaseIn(RecordIn):
+    status: codes.YjsStatus
+    order_type: codes.YjsOrderType | None = None
+    started_on: date
+    ended_on: date | None = None
+    rosh_level: codes.RiskLevel | None = None
+    safety_wellbeing_level: codes.RiskLevel | None = None
+    case_worker: ShortText | None = None
+    person: Person
+
+
+class Send(Strict):
+    ehcp: StrictBool | None = None
+    sen_support: StrictBool | None = None
+    disability: StrictBool | None = None
+
+
+class EducationReportIn(RecordIn):
+    school_urn: Urn
+    report_type: codes.EducationReportType
+    reported_on: date
+    summary: LongText | None = None
+    send: Send | None = None
+    person: Person
+
+
+RecordType = Literal["incident", "ppn", "ae_attendance", "yjs_case", "education_report"]
+AnyRecordIn = IncidentIn | PpnIn | AeAttendanceIn | YjsCaseIn | EducationReportIn
+
+
+class BatchItem(Strict):
+    """One record in a batch; ``record`` is validated against ``type``'s model on its own."""
+
+    type: RecordType
+    record: dict[str, object]
+
+
+class BatchIn(Strict):
+    records: Annotated[list[BatchItem], Field(min_length=1)]
+
+
+class LinkedChild(BaseModel):
+    child_id: str
+    role: str
+    position: int
+
+
+class IngestResult(BaseModel):
+    id: str
+    record_type: RecordType
+    source_ref: str
+    version: int
+    current_version: int
+    outcome: Literal["created", "amended", "unchanged", "superseded"]
+    children: list[LinkedChild]
+
+
+class BatchItemResult(BaseModel):
+    index: int
+    status: int
+    result: IngestResult | None = None
+    problem: dict[str, object] | None = None
+
+
+class BatchResult(BaseModel):
+    received: int
+    stored: int
+    unchanged: int
+    failed: int
+    items: list[BatchItemResult]

@@ -1,0 +1,145 @@
+"""JWT verification and minting. The only module that imports python-jose.
+
+python-jose is unmaintained and has an open advisory (DER-encoded public keys accepted as HMAC
+secrets, CVE-2026-85394), so it is kept behind ``TokenVerifier.verify`` and ``mint``: swapping it
+for PyJWT touches this file only. The defences do not rely on the library's defaults:
+
+- the algorithm allow-list comes from configuration and holds one family only (HS or RS);
+- HS tokens are checked only against the configured secret; RS tokens only against a JWK dict
+  chosen by ``kid`` from the configured JWKS file (never raw PEM/DER bytes, never the whole set);
+- ``jku``, ``x5u``, ``jwk`` and ``x5c`` headers are refused: keys come from configuration only;
+- ``exp``, ``iat``, ``aud``, ``iss`` and ``sub`` are required (python-jose skips them if absent).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jose import jwt
+from jose.exceptions import JOSEError
+
+from app.config import Settings
+from app.policy.schema import AGENCIES
+
+MAX_TOKEN_BYTES = 8192
+_FORBIDDEN_HEADERS = ("jku", "x5u", "jwk", "x5c")
+_OPTIONS = {
+    "require_exp": True,
+    "require_iat": True,
+    "require_aud": True,
+    "require_iss": True,
+    "require_sub": True,
+    "verify_nbf": True,
+    "leeway": 30,
+}
+
+
+class InvalidToken(Exception):
+    """The token is not acceptable. The message is safe to show: it never echoes the token."""
+
+
+@dataclass(frozen=True)
+class Claims:
+    sub: str
+    agency: str
+    roles: tuple[str, ...]
+    org: str | None
+    issuer: str
+
+
+def _load_jwks(path: Path) -> dict[str, dict[str, Any]]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    keys: dict[str, dict[str, Any]] = {}
+    for key in data.get("keys", []):
+        if key.get("kty") == "RSA" and key.get("use", "sig") == "sig" and key.get("kid"):
+            keys[str(key["kid"])] = key
+    if not keys:
+        raise ValueError(f"{path}: no RSA signing keys with a kid")
+    return keys
+
+
+class TokenVerifier:
+    def __init__(self, settings: Settings) -> None:
+        self.algorithms = list(settings.jwt_algorithms)
+        self.audience = settings.jwt_audience
+        self.issuer = settings.jwt_issuer
+        self._secret = settings.jwt_secret
+        self._jwks = _load_jwks(settings.jwt_jwks) if settings.jwt_jwks else {}
+
+    def _key_for(self, header: dict[str, Any]) -> str | dict[str, Any]:
+        alg = header.get("alg")
+        if not isinstance(alg, str) or alg not in self.algorithms:
+            raise InvalidToken("token algorithm not accepted")
+        if alg.startswith("HS"):
+            if not self._secret:
+                raise InvalidToken("token algorithm not accepted")
+            return self._secret
+        kid = header.get("kid")
+        if not isinstance(kid, str) or kid not in self._jwks:
+            raise InvalidToken("unknown signing key")
+        return self._jwks[kid]
+
+    def verify(self, token: str) -> Claims:
+        if not token or len(token) > MAX_TOKEN_BYTES:
+            raise InvalidToken("token missing or too long")
+        try:
+            header = jwt.get_unverified_header(token)
+        except JOSEError as exc:
+            raise InvalidToken("malformed token") from exc
+        if any(h in header for h in _FORBIDDEN_HEADERS):
+            raise InvalidToken("token names its own key source")
+        if str(header.get("typ", "JWT")).lower() not in ("jwt", "at+jwt"):
+            raise InvalidToken("not an access token")
+        key = self._key_for(header)
+        try:
+            claims = jwt.decode(
+                token, key, algorithms=self.algorithms, audience=self.audience, issuer=self.issuer, options=_OPTIONS
+            )
+        except JOSEError as exc:
+            raise InvalidToken("token signature or claims not valid") from exc
+        return self._claims(claims)
+
+    def _claims(self, claims: dict[str, Any]) -> Claims:
+        if claims.get("token_use", "access") != "access":
+            raise InvalidToken("not an access token")
+        sub, agency, roles, org = claims.get("sub"), claims.get("agency"), claims.get("roles"), claims.get("org")
+        if not isinstance(sub, str) or not sub or len(sub) > 200:
+            raise InvalidToken("token subject not valid")
+        if agency not in AGENCIES:
+            raise InvalidToken("token agency not recognised")
+        if not isinstance(roles, list) or not roles or not all(isinstance(r, str) and r for r in roles):
+            raise InvalidToken("token roles not valid")
+        if org is not None and (not isinstance(org, str) or len(org) > 100):
+            raise InvalidToken("token org not valid")
+        return Claims(sub=sub, agency=agency, roles=tuple(roles), org=org, issuer=self.issuer)
+
+
+def mint(
+    settings: Settings, *, sub: str, agency: str, roles: list[str], org: str | None = None, minutes: int = 60
+) -> str:
+    """An HS256 token for development and tests (``shield token``)."""
+    if not settings.jwt_secret:
+        raise ValueError("SHIELD_JWT_SECRET is not set")
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "sub": sub,
+        "agency": agency,
+        "roles": roles,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "iat": now,
+        "exp": now + minutes * 60,
+        "jti": secrets.token_hex(8),
+    }
+    if org:
+        claims["org"] = org
+    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(48)

@@ -1,0 +1,165 @@
+"""Ingest semantics: nothing lost, nothing doubled, owner from the token."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from app.models import Child, ChildIdentifier, Record, RecordSubject, RecordVersion
+from app.records.kinds import KINDS
+from tests.factories import BUILDERS, NHS_A, TYPES, incident, person
+
+
+def count(db, model) -> int:
+    with db.read_session() as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+@pytest.mark.parametrize("record_type", list(TYPES))
+def test_each_record_type_round_trips(client, auth, db, record_type):
+    agency, path = TYPES[record_type]
+    body = BUILDERS[record_type]()
+    r = client.post(f"/api/v1/{path}", json=body, headers=auth(agency))
+    assert r.status_code == 201, r.text
+    out = r.json()
+    assert out["outcome"] == "created" and out["record_type"] == record_type and out["version"] == 1
+    assert out["children"], "every record is linked to at least one child"
+    with db.read_session() as s:
+        rec = s.get(Record, __import__("uuid").UUID(out["id"]))
+        assert (rec.agency, rec.record_type, rec.source_ref, rec.version) == (agency, record_type, body["source_ref"], 1)
+        version = s.scalar(select(RecordVersion).where(RecordVersion.record_id == rec.id))
+        assert version.body["source_ref"] == body["source_ref"]
+        assert version.received_by == f"{agency}-agency_system"
+        typed = s.get(KINDS[record_type].table, rec.id)
+        assert typed is not None
+    assert r.headers["cache-control"] == "no-store"
+
+
+def test_the_same_body_twice_is_one_row_with_the_same_ids(client, auth, db):
+    first = client.post("/api/v1/incidents", json=incident(), headers=auth())
+    second = client.post("/api/v1/incidents", json=incident(), headers=auth())
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert second.json()["outcome"] == "unchanged"
+    assert second.json()["id"] == first.json()["id"]
+    assert second.json()["children"] == first.json()["children"]
+    assert (count(db, Record), count(db, RecordVersion), count(db, RecordSubject)) == (1, 1, 2)
+
+
+def test_an_amendment_keeps_the_old_version(client, auth, db):
+    v1 = client.post("/api/v1/incidents", json=incident(), headers=auth()).json()
+    r = client.post("/api/v1/incidents", json=incident(version=2, injury_severity="life_threatening"), headers=auth())
+    assert r.status_code == 201 and r.json()["outcome"] == "amended"
+    assert r.json()["id"] == v1["id"] and r.json()["current_version"] == 2
+    with db.read_session() as s:
+        versions = s.execute(select(RecordVersion.version, RecordVersion.body).order_by(RecordVersion.version)).all()
+        assert [v for v, _ in versions] == [1, 2]
+        assert versions[0].body["injury_severity"] == "serious"
+        assert versions[1].body["injury_severity"] == "life_threatening"
+        assert s.scalar(select(KINDS["incident"].table.injury_severity)) == "life_threatening"
+    # The children stay the same children across the amendment.
+    assert [c["child_id"] for c in r.json()["children"]] == [c["child_id"] for c in v1["children"]]
+
+
+def test_a_late_older_version_is_kept_as_history_without_changing_the_current(client, auth, db):
+    client.post("/api/v1/incidents", json=incident(version=3, weapon="firearm"), headers=auth())
+    r = client.post("/api/v1/incidents", json=incident(version=2), headers=auth())
+    assert r.status_code == 201 and r.json()["outcome"] == "superseded" and r.json()["current_version"] == 3
+    with db.read_session() as s:
+        assert s.scalar(select(KINDS["incident"].table.weapon)) == "firearm"
+    assert count(db, RecordVersion) == 2
+
+
+def test_same_version_different_body_is_409_and_changes_nothing(client, auth, db):
+    client.post("/api/v1/incidents", json=incident(), headers=auth())
+    r = client.post("/api/v1/incidents", json=incident(weapon="firearm"), headers=auth())
+    assert r.status_code == 409
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["status"] == 409 and "version" in r.json()["detail"]
+    assert count(db, RecordVersion) == 1
+    with db.read_session() as s:
+        assert s.scalar(select(KINDS["incident"].table.weapon)) == "knife"
+
+
+def test_the_same_source_ref_from_another_agency_is_another_record(client, auth, db):
+    body = BUILDERS["ppn"](source_ref="REF-1")
+    assert client.post("/api/v1/ppns", json=body, headers=auth("police")).status_code == 201
+    ae = BUILDERS["ae_attendance"](source_ref="REF-1")
+    assert client.post("/api/v1/ae-attendances", json=ae, headers=auth("health")).status_code == 201
+    assert count(db, Record) == 2
+
+
+def test_a_police_system_cannot_post_an_ae_attendance(client, auth, db):
+    r = client.post("/api/v1/ae-attendances", json=BUILDERS["ae_attendance"](), headers=auth("police"))
+    assert r.status_code == 403
+    assert "police" in r.json()["detail"]
+    assert count(db, Record) == 0
+
+
+@pytest.mark.parametrize("role", ["front_door_social_worker", "shield_chair", "navigator"])
+def test_people_cannot_post_records(client, auth, db, role):
+    r = client.post("/api/v1/incidents", json=incident(), headers=auth("police", role))
+    assert r.status_code == 403
+    assert count(db, Record) == 0
+
+
+def test_a_body_agency_field_cannot_choose_the_owner(client, auth, db):
+    r = client.post("/api/v1/incidents", json=incident(agency="health"), headers=auth("police"))
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "agency"
+    assert count(db, Record) == 0
+
+
+def test_no_token_is_401_with_a_bearer_challenge(client, db):
+    r = client.post("/api/v1/incidents", json=incident())
+    assert r.status_code == 401
+    assert r.headers["www-authenticate"].startswith("Bearer")
+    assert r.json()["status"] == 401
+
+
+def test_records_about_one_child_from_two_agencies_meet_on_the_nhs_number(client, auth, db):
+    inc = client.post("/api/v1/incidents", json=incident(), headers=auth("police")).json()
+    ae = client.post("/api/v1/ae-attendances",
+                     json=BUILDERS["ae_attendance"](person=person(given_name="Ayesha", family_name="Begum-Ali")),
+                     headers=auth("health")).json()
+    assert ae["children"][0]["child_id"] == inc["children"][0]["child_id"]
+    with db.read_session() as s:
+        assert s.scalar(select(ChildIdentifier.child_id).where(ChildIdentifier.value == NHS_A)) is not None
+
+
+def test_batch_stores_exactly_the_good_items(client, auth, db):
+    records = [
+        {"type": "incident", "record": incident(source_ref="B-1")},
+        {"type": "incident", "record": incident(source_ref="B-2", occurred_at="2026-11-20T22:15:00")},
+        {"type": "ppn", "record": BUILDERS["ppn"](source_ref="B-3")},
+        {"type": "ae_attendance", "record": BUILDERS["ae_attendance"](source_ref="B-4")},
+        {"type": "incident", "record": incident(source_ref="B-1")},
+    ]
+    r = client.post("/api/v1/batch", json={"records": records}, headers=auth("police"))
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert [i["status"] for i in out["items"]] == [201, 422, 201, 403, 200]
+    assert (out["received"], out["stored"], out["unchanged"], out["failed"]) == (5, 2, 1, 2)
+    assert out["items"][1]["problem"]["errors"][0]["field"] == "records.1.record.occurred_at"
+    with db.read_session() as s:
+        assert sorted(s.scalars(select(Record.source_ref))) == ["B-1", "B-3"]
+
+
+def test_batch_over_the_limit_is_413_and_stores_nothing(client, auth, db, app):
+    limit = app.state.settings.max_batch_items
+    records = [{"type": "incident", "record": incident(source_ref=f"L-{i}")} for i in range(limit + 1)]
+    r = client.post("/api/v1/batch", json={"records": records}, headers=auth("police"))
+    assert r.status_code == 413
+    assert count(db, Record) == 0
+
+
+def test_a_person_token_cannot_post_a_batch(client, auth, db):
+    r = client.post("/api/v1/batch", json={"records": [{"type": "incident", "record": incident()}]},
+                    headers=auth("social_care", "front_door_social_worker"))
+    assert r.status_code == 403
+    assert count(db, Record) == 0
+
+
+def test_children_are_created_once_per_child(client, auth, db):
+    client.post("/api/v1/incidents", json=incident(), headers=auth())
+    client.post("/api/v1/incidents", json=incident(source_ref="WYP-INC-2", crime_ref="13/999/26"), headers=auth())
+    assert count(db, Child) == 2  # the victim and the suspect, each met again in the second incident
