@@ -72,11 +72,18 @@ def _progress_import(settings: Settings, lines: Iterator[str], total: int | None
     policy = load_policy(settings.policy_dir)
     db = Database(settings.database_url)
     started = time.perf_counter()
-    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  transient=False, disable=not sys.stderr.isatty()) as progress:
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=False,
+        disable=not sys.stderr.isatty(),
+    ) as progress:
         task = progress.add_task(label, total=total)
-        report = import_lines(db, lines, policy, _clock(settings),
-                              on_line=lambda r: progress.update(task, completed=r.lines))
+        report = import_lines(
+            db, lines, policy, _clock(settings), on_line=lambda r: progress.update(task, completed=r.lines)
+        )
     elapsed = time.perf_counter() - started
     db.dispose()
     for number, message in report.errors[:50]:
@@ -84,9 +91,11 @@ def _progress_import(settings: Settings, lines: Iterator[str], total: int | None
     if report.failed > 50:
         print(f"... and {report.failed - 50} more bad lines", file=sys.stderr)
     rate = report.lines / elapsed if elapsed else 0.0
-    print(f"{report.lines} lines in {elapsed:.1f}s ({rate:,.0f}/s): {report.created} created, "
-          f"{report.amended} amended, {report.unchanged} unchanged, {report.superseded} superseded, "
-          f"{report.failed} rejected")
+    print(
+        f"{report.lines} lines in {elapsed:.1f}s ({rate:,.0f}/s): {report.created} created, "
+        f"{report.amended} amended, {report.unchanged} unchanged, {report.superseded} superseded, "
+        f"{report.failed} rejected"
+    )
     return 1 if report.failed else 0
 
 
@@ -184,8 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     token = sub.add_parser("token", help="mint an HS256 token (development and tests)")
     token.add_argument("--sub", required=True)
-    token.add_argument("--agency", required=True,
-                       choices=["police", "health", "yjs", "education", "social_care", "partnership"])
+    token.add_argument(
+        "--agency", required=True, choices=["police", "health", "yjs", "education", "social_care", "partnership"]
+    )
     token.add_argument("--role", required=True)
     token.add_argument("--org")
     token.add_argument("--minutes", type=int, default=60)

@@ -6,8 +6,9 @@ transaction start, the timestamp and JSON column types. Nothing else branches on
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
@@ -116,6 +117,13 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        # SQLite has one writer at a time. Queueing this process's writers on a lock is fair and
+        # prompt; leaving them to SQLite's busy handler makes them sleep in growing steps, which
+        # shows as long tail latency under concurrent posts. Other processes still queue on the
+        # busy timeout.
+        self._write_lock: AbstractContextManager[object] = (
+            threading.Lock() if self.engine.dialect.name == "sqlite" else nullcontext()
+        )
         self._read = sessionmaker(bind=self.engine, expire_on_commit=False)
         self._write = sessionmaker(bind=self.engine.execution_options(**WRITE), expire_on_commit=False)
 
@@ -132,7 +140,7 @@ class Database:
     @contextmanager
     def writing(self) -> Iterator[Session]:
         """A write transaction: committed on success, rolled back on any exception."""
-        with self.write_session() as session, session.begin():
+        with self._write_lock, self.write_session() as session, session.begin():
             yield session
 
     def dispose(self) -> None:

@@ -147,7 +147,12 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # The log carries the exception type and request id only: messages can hold personal data.
-        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path,
-                  extra={"request_id": request_id(request)})
+        log.error(
+            "unhandled %s on %s %s",
+            type(exc).__name__,
+            request.method,
+            request.url.path,
+            extra={"request_id": request_id(request)},
+        )
         problem = ProblemError(500, "Internal server error", "the error has been logged with this request's id")
         return problem_response(problem, request_id(request))

@@ -39,5 +39,6 @@ def readyz(request: Request) -> JSONResponse:
         checks["database"] = False
         checks["migrations"] = False
     ready = all(checks.values())
-    return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
-                        status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503
+    )

@@ -65,21 +65,25 @@ class RequestGuard:
             if not length.isdigit():
                 return ProblemError(400, "Bad request", "Content-Length is not a number")
             if int(length) > self.max_body_bytes:
-                return ProblemError(413, "Request body too large", f"the limit is {self.max_body_bytes} bytes",
-                                    kind="body-too-large")
+                return ProblemError(
+                    413, "Request body too large", f"the limit is {self.max_body_bytes} bytes", kind="body-too-large"
+                )
         if method in _WRITE_METHODS:
             media = headers.get("content-type", "").split(";", 1)[0].strip().lower()
             if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
-                return ProblemError(415, "Unsupported media type", "send the body as application/json",
-                                    kind="unsupported-media-type")
+                return ProblemError(
+                    415, "Unsupported media type", "send the body as application/json", kind="unsupported-media-type"
+                )
         return None
 
     @staticmethod
     async def _problem(problem: ProblemError, instance: str, send: Any) -> None:
         body = json.dumps(problem.body(instance)).encode()
-        await send({
-            "type": "http.response.start",
-            "status": problem.status,
-            "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())],
-        })
+        await send(
+            {
+                "type": "http.response.start",
+                "status": problem.status,
+                "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

@@ -11,7 +11,6 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
 
-
 def _project_root() -> Path:
     # Source checkouts and editable installs find alembic.ini beside app/; an installed wheel
     # (the Docker image) runs from the project directory instead.

@@ -32,8 +32,12 @@ SECRET = "test-secret-" + "x" * 40
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--db", default=os.environ.get("SHIELD_TEST_DB", "both"),
-                     choices=["sqlite", "postgresql", "both"], help="database backends to run the suite on")
+    parser.addoption(
+        "--db",
+        default=os.environ.get("SHIELD_TEST_DB", "both"),
+        choices=["sqlite", "postgresql", "both"],
+        help="database backends to run the suite on",
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -56,8 +60,10 @@ def _create_pg_database() -> str:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         admin.dispose()
     except Exception as exc:  # noqa: BLE001 - any failure here means "no PostgreSQL to test on"
-        pytest.skip(f"PostgreSQL not reachable at {make_url(admin_url).render_as_string(hide_password=True)} "
-                    f"({type(exc).__name__}): PostgreSQL half skipped")
+        pytest.skip(
+            f"PostgreSQL not reachable at {make_url(admin_url).render_as_string(hide_password=True)} "
+            f"({type(exc).__name__}): PostgreSQL half skipped"
+        )
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
 
@@ -124,8 +130,9 @@ TokenFactory = Callable[..., dict[str, str]]
 def auth(settings: Settings) -> TokenFactory:
     """``auth(agency, role, org=None)`` -> headers with a valid bearer token."""
 
-    def make(agency: str = "police", role: str = "agency_system", org: str | None = None,
-             sub: str | None = None) -> dict[str, str]:
+    def make(
+        agency: str = "police", role: str = "agency_system", org: str | None = None, sub: str | None = None
+    ) -> dict[str, str]:
         token = mint(settings, sub=sub or f"{agency}-{role}", agency=agency, roles=[role], org=org)
         return {"Authorization": f"Bearer {token}"}
 

@@ -26,7 +26,12 @@ def test_each_record_type_round_trips(client, auth, db, record_type):
     assert out["children"], "every record is linked to at least one child"
     with db.read_session() as s:
         rec = s.get(Record, __import__("uuid").UUID(out["id"]))
-        assert (rec.agency, rec.record_type, rec.source_ref, rec.version) == (agency, record_type, body["source_ref"], 1)
+        assert (rec.agency, rec.record_type, rec.source_ref, rec.version) == (
+            agency,
+            record_type,
+            body["source_ref"],
+            1,
+        )
         version = s.scalar(select(RecordVersion).where(RecordVersion.record_id == rec.id))
         assert version.body["source_ref"] == body["source_ref"]
         assert version.received_by == f"{agency}-agency_system"
@@ -118,9 +123,11 @@ def test_no_token_is_401_with_a_bearer_challenge(client, db):
 
 def test_records_about_one_child_from_two_agencies_meet_on_the_nhs_number(client, auth, db):
     inc = client.post("/api/v1/incidents", json=incident(), headers=auth("police")).json()
-    ae = client.post("/api/v1/ae-attendances",
-                     json=BUILDERS["ae_attendance"](person=person(given_name="Ayesha", family_name="Begum-Ali")),
-                     headers=auth("health")).json()
+    ae = client.post(
+        "/api/v1/ae-attendances",
+        json=BUILDERS["ae_attendance"](person=person(given_name="Ayesha", family_name="Begum-Ali")),
+        headers=auth("health"),
+    ).json()
     assert ae["children"][0]["child_id"] == inc["children"][0]["child_id"]
     with db.read_session() as s:
         assert s.scalar(select(ChildIdentifier.child_id).where(ChildIdentifier.value == NHS_A)) is not None
@@ -153,8 +160,11 @@ def test_batch_over_the_limit_is_413_and_stores_nothing(client, auth, db, app):
 
 
 def test_a_person_token_cannot_post_a_batch(client, auth, db):
-    r = client.post("/api/v1/batch", json={"records": [{"type": "incident", "record": incident()}]},
-                    headers=auth("social_care", "front_door_social_worker"))
+    r = client.post(
+        "/api/v1/batch",
+        json={"records": [{"type": "incident", "record": incident()}]},
+        headers=auth("social_care", "front_door_social_worker"),
+    )
     assert r.status_code == 403
     assert count(db, Record) == 0
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from app.db import utc_now
 from app.people.identifiers import name_key
 from app.people.models import Child, ChildIdentifier
 from app.records.models import RecordSubject
@@ -34,26 +35,34 @@ def resolve_child(session: Session, person: Person, previous: uuid.UUID | None =
     kept when nothing stronger says otherwise, so an amendment never scatters a child.
     """
     idents = strong_identifiers(person)
-    child_id = _by_identifier(session, idents)
+    held = _held(session, idents)
+    child_id = next((held[i] for i in idents if i in held), None)
     if child_id is None:
         child_id = previous or _by_name_and_birth(session, person)
     if child_id is None:
-        child = Child()
-        session.add(child)
-        session.flush()
-        child_id = child.id
-    _register_identifiers(session, child_id, idents)
+        child_id = uuid.uuid4()
+        session.execute(insert(Child), [{"id": child_id, "created_at": utc_now()}])
+    new = [
+        {"child_id": child_id, "scheme": scheme, "value": value, "created_at": utc_now()}
+        for scheme, value in idents
+        if (scheme, value) not in held
+    ]
+    if new:
+        session.execute(insert(ChildIdentifier), new)
     return child_id
 
 
-def _by_identifier(session: Session, idents: list[tuple[str, str]]) -> uuid.UUID | None:
-    for scheme, value in idents:
-        found = session.scalar(
-            select(ChildIdentifier.child_id).where(ChildIdentifier.scheme == scheme, ChildIdentifier.value == value)
+def _held(session: Session, idents: list[tuple[str, str]]) -> dict[tuple[str, str], uuid.UUID]:
+    """Which of these identifiers a child already holds, and whose they are."""
+    if not idents:
+        return {}
+    rows = session.execute(
+        select(ChildIdentifier.scheme, ChildIdentifier.value, ChildIdentifier.child_id).where(
+            ChildIdentifier.value.in_([v for _, v in idents])
         )
-        if found is not None:
-            return found
-    return None
+    )
+    wanted = set(idents)
+    return {(scheme, value): child for scheme, value, child in rows if (scheme, value) in wanted}
 
 
 def _by_name_and_birth(session: Session, person: Person) -> uuid.UUID | None:
@@ -69,19 +78,3 @@ def _by_name_and_birth(session: Session, person: Person) -> uuid.UUID | None:
         )
         .limit(1)
     )
-
-
-def _register_identifiers(session: Session, child_id: uuid.UUID, idents: list[tuple[str, str]]) -> None:
-    if not idents:
-        return
-    held = set(
-        session.execute(
-            select(ChildIdentifier.scheme, ChildIdentifier.value).where(
-                ChildIdentifier.value.in_([v for _, v in idents])
-            )
-        ).all()
-    )
-    for scheme, value in idents:
-        if (scheme, value) not in held:
-            session.add(ChildIdentifier(child_id=child_id, scheme=scheme, value=value))
-    session.flush()

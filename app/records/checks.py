@@ -20,7 +20,9 @@ def age_on(date_of_birth: date, on: date) -> int:
     return on.year - date_of_birth.year - ((on.month, on.day) < (date_of_birth.month, date_of_birth.day))
 
 
-def not_in_future(value: datetime | None, path: tuple[str | int, ...], now: datetime, skew: timedelta) -> Iterator[FieldError]:
+def not_in_future(
+    value: datetime | None, path: tuple[str | int, ...], now: datetime, skew: timedelta
+) -> Iterator[FieldError]:
     if value is not None and value > now + skew:
         yield FieldError(path, "is in the future")
 
@@ -30,8 +32,9 @@ def date_not_in_future(value: date | None, path: tuple[str | int, ...], today: d
         yield FieldError(path, "is in the future")
 
 
-def not_before(later: datetime | date | None, earlier: datetime | date | None, path: tuple[str | int, ...],
-               earlier_name: str) -> Iterator[FieldError]:
+def not_before(
+    later: datetime | date | None, earlier: datetime | date | None, path: tuple[str | int, ...], earlier_name: str
+) -> Iterator[FieldError]:
     if later is not None and earlier is not None and later < earlier:
         yield FieldError(path, f"is before {earlier_name}")
 

@@ -61,9 +61,7 @@ def _single(role: str = "subject") -> Callable[[Any], list[Subject]]:
 
 
 def _incident_subjects(rec: s.IncidentIn) -> list[Subject]:
-    return [
-        Subject(i, p.role, p.arrested, p.person, ("persons", i, "person")) for i, p in enumerate(rec.persons)
-    ]
+    return [Subject(i, p.role, p.arrested, p.person, ("persons", i, "person")) for i, p in enumerate(rec.persons)]
 
 
 def _incident_checks(rec: s.IncidentIn, clock: Clock) -> Iterator[FieldError]:

@@ -2,6 +2,7 @@
 
 # No ``from __future__ import annotations`` here: the endpoint factory needs real annotations.
 
+import logging
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -15,6 +16,7 @@ from app.records.schemas import BatchIn, BatchItemResult, BatchResult, IngestRes
 from app.records.service import Writer, check, in_transaction, ingest, parse
 from app.security.caller import Caller, CurrentCaller
 
+log = logging.getLogger("shield.ingest")
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
 
 _PROBLEM = {"content": {PROBLEM_JSON: {}}}
@@ -82,6 +84,11 @@ for _kind in KINDS.values():
     )
 
 
+def _item_failure(exc: Exception, index: int) -> ProblemError:
+    log.error("batch item %d failed: %s", index, type(exc).__name__)
+    return ProblemError(500, "Internal server error", "this item was not stored; the error has been logged")
+
+
 @router.post(
     "/batch",
     response_model=BatchResult,
@@ -96,9 +103,12 @@ def post_batch(request: Request, caller: CurrentCaller, batch: BatchIn) -> Batch
     """
     settings = request.app.state.settings
     if len(batch.records) > settings.max_batch_items:
-        raise ProblemError(413, "Batch too large",
-                           f"a batch holds at most {settings.max_batch_items} records, got {len(batch.records)}",
-                           kind="batch-too-large")
+        raise ProblemError(
+            413,
+            "Batch too large",
+            f"a batch holds at most {settings.max_batch_items} records, got {len(batch.records)}",
+            kind="batch-too-large",
+        )
     if not any(can_ingest(request.app.state.policy, caller, k) for k in KINDS):
         raise ProblemError(403, "Forbidden", "only agency systems post records", kind="forbidden")
     db: Database = request.app.state.db
@@ -110,7 +120,8 @@ def post_batch(request: Request, caller: CurrentCaller, batch: BatchIn) -> Batch
             writer = authorize_ingest(request, caller, kind)
             record = parse(kind, item.record, now)
             result = in_transaction(db, lambda s, k=kind, r=record, w=writer: ingest(s, w, k, r))
-        except ProblemError as problem:
+        except Exception as exc:  # noqa: BLE001 - one item's fault must not lose the others
+            problem = exc if isinstance(exc, ProblemError) else _item_failure(exc, index)
             body = problem.body()
             for err in body.get("errors", []):
                 err["pointer"] = f"#/records/{index}/record/" + err["pointer"].removeprefix("#/")
@@ -120,6 +131,6 @@ def post_batch(request: Request, caller: CurrentCaller, batch: BatchIn) -> Batch
         items.append(BatchItemResult(index=index, status=200 if result.outcome == "unchanged" else 201, result=result))
     stored = sum(1 for i in items if i.status == 201)
     unchanged = sum(1 for i in items if i.status == 200)
-    return BatchResult(received=len(items), stored=stored, unchanged=unchanged,
-                       failed=len(items) - stored - unchanged, items=items)
-
+    return BatchResult(
+        received=len(items), stored=stored, unchanged=unchanged, failed=len(items) - stored - unchanged, items=items
+    )

@@ -9,7 +9,7 @@ field or the clock (dates of birth against the event, events in the future) are 
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -63,7 +63,9 @@ NhsNumber = Annotated[str, AfterValidator(ids.normalise_nhs_number)]
 Upn = Annotated[str, AfterValidator(ids.normalise_upn)]
 Postcode = Annotated[str, StringConstraints(max_length=10), AfterValidator(ids.normalise_postcode)]
 PostcodeDistrict = Annotated[str, StringConstraints(max_length=5), AfterValidator(ids.normalise_postcode_district)]
-LocalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[A-Za-z0-9/_-]+$")]
+LocalId = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[A-Za-z0-9/_-]+$")
+]
 SelfDefined = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=80),

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -60,90 +60,146 @@ def body_hash(body: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def ingest(session: Session, writer: Writer, kind: RecordKind, record: RecordIn, now: datetime | None = None) -> IngestResult:
+def ingest(
+    session: Session, writer: Writer, kind: RecordKind, record: RecordIn, now: datetime | None = None
+) -> IngestResult:
     """Store ``record`` from ``writer`` in the session's transaction and return what happened."""
+    # Core statements rather than ORM objects: ingest is the hot path (bulk import, agency
+    # systems catching up after an outage) and the unit of work costs more than the SQL here.
     now = now or utc_now()
     body = record.model_dump(mode="json")
     digest = body_hash(body)
-    existing = session.scalar(
-        select(Record).where(
+    existing = session.execute(
+        select(Record.id, Record.version).where(
             Record.agency == writer.agency, Record.record_type == kind.name, Record.source_ref == record.source_ref
         )
-    )
+    ).first()
     if existing is None:
-        rec = Record(
-            id=uuid.uuid4(), record_type=kind.name, agency=writer.agency, source_ref=record.source_ref,
-            version=record.version, first_received_at=now, updated_at=now,
+        record_id = uuid.uuid4()
+        session.execute(
+            insert(Record),
+            [
+                {
+                    "id": record_id,
+                    "record_type": kind.name,
+                    "agency": writer.agency,
+                    "source_ref": record.source_ref,
+                    "version": record.version,
+                    "first_received_at": now,
+                    "updated_at": now,
+                }
+            ],
         )
-        session.add(rec)
-        session.flush()
-        _add_version(session, rec, record.version, body, digest, writer, now)
-        session.add(kind.table(record_id=rec.id, **kind.columns(record)))
-        children = _link(session, rec, kind, record, previous={})
-        return _result(rec, kind, record.version, "created", children)
+        _add_version(session, record_id, record.version, body, digest, writer, now)
+        session.execute(insert(kind.table), [{"record_id": record_id, **kind.columns(record)}])
+        children = _link(session, record_id, kind, record, previous={})
+        return _result(record_id, record, record.version, kind, "created", children)
 
+    record_id, current = existing
     same_version = session.scalar(
-        select(RecordVersion).where(RecordVersion.record_id == existing.id, RecordVersion.version == record.version)
+        select(RecordVersion.body_hash).where(
+            RecordVersion.record_id == record_id, RecordVersion.version == record.version
+        )
     )
     if same_version is not None:
-        if same_version.body_hash != digest:
+        if same_version != digest:
             raise ProblemError(
-                409, "Conflicting version",
+                409,
+                "Conflicting version",
                 f"version {record.version} of this record was already received with a different body; "
                 "send an amendment with a higher version",
                 kind="version-conflict",
             )
-        return _result(existing, kind, record.version, "unchanged", _current_children(session, existing))
+        return _result(record_id, record, current, kind, "unchanged", _current_children(session, record_id))
 
-    _add_version(session, existing, record.version, body, digest, writer, now)
-    if record.version < existing.version:
+    _add_version(session, record_id, record.version, body, digest, writer, now)
+    if record.version < current:
         # A late-arriving older version is history, not news: keep it, change nothing current.
-        return _result(existing, kind, record.version, "superseded", _current_children(session, existing))
+        return _result(record_id, record, current, kind, "superseded", _current_children(session, record_id))
 
-    previous = {s.position: s.child_id for s in session.scalars(
-        select(RecordSubject).where(RecordSubject.record_id == existing.id))}
-    existing.version = record.version
-    existing.updated_at = now
-    session.execute(update(kind.table).where(kind.table.record_id == existing.id).values(**kind.columns(record)))
-    session.execute(delete(RecordSubject).where(RecordSubject.record_id == existing.id))
-    children = _link(session, existing, kind, record, previous)
-    return _result(existing, kind, record.version, "amended", children)
-
-
-def _add_version(session: Session, rec: Record, version: int, body: dict[str, Any], digest: str,
-                 writer: Writer, now: datetime) -> None:
-    session.add(RecordVersion(record_id=rec.id, version=version, body=body, body_hash=digest,
-                              received_at=now, received_by=writer.sub))
-    session.flush()
+    previous = dict(
+        session.execute(
+            select(RecordSubject.position, RecordSubject.child_id).where(RecordSubject.record_id == record_id)
+        )
+        .tuples()
+        .all()
+    )
+    session.execute(update(Record).where(Record.id == record_id).values(version=record.version, updated_at=now))
+    session.execute(update(kind.table).where(kind.table.record_id == record_id).values(**kind.columns(record)))
+    session.execute(delete(RecordSubject).where(RecordSubject.record_id == record_id))
+    children = _link(session, record_id, kind, record, previous)
+    return _result(record_id, record, record.version, kind, "amended", children)
 
 
-def _link(session: Session, rec: Record, kind: RecordKind, record: RecordIn,
-          previous: dict[int, uuid.UUID]) -> list[LinkedChild]:
-    linked = []
+def _add_version(
+    session: Session,
+    record_id: uuid.UUID,
+    version: int,
+    body: dict[str, Any],
+    digest: str,
+    writer: Writer,
+    now: datetime,
+) -> None:
+    session.execute(
+        insert(RecordVersion),
+        [
+            {
+                "id": uuid.uuid4(),
+                "record_id": record_id,
+                "version": version,
+                "body": body,
+                "body_hash": digest,
+                "received_at": now,
+                "received_by": writer.sub,
+            }
+        ],
+    )
+
+
+def _link(
+    session: Session, record_id: uuid.UUID, kind: RecordKind, record: RecordIn, previous: dict[int, uuid.UUID]
+) -> list[LinkedChild]:
+    rows, linked = [], []
     for subj in kind.subjects(record):
         child_id = resolve_child(session, subj.person, previous.get(subj.position))
         person = subj.person
-        session.add(RecordSubject(
-            record_id=rec.id, child_id=child_id, position=subj.position, role=subj.role, arrested=subj.arrested,
-            given_key=name_key(person.given_name), family_key=name_key(person.family_name),
-            date_of_birth=person.date_of_birth,
-        ))
+        rows.append(
+            {
+                "record_id": record_id,
+                "child_id": child_id,
+                "position": subj.position,
+                "role": subj.role,
+                "arrested": subj.arrested,
+                "given_key": name_key(person.given_name),
+                "family_key": name_key(person.family_name),
+                "date_of_birth": person.date_of_birth,
+            }
+        )
         linked.append(LinkedChild(child_id=str(child_id), role=subj.role, position=subj.position))
-    session.flush()
+    session.execute(insert(RecordSubject), rows)
     return linked
 
 
-def _current_children(session: Session, rec: Record) -> list[LinkedChild]:
-    rows = session.scalars(
-        select(RecordSubject).where(RecordSubject.record_id == rec.id).order_by(RecordSubject.position)
+def _current_children(session: Session, record_id: uuid.UUID) -> list[LinkedChild]:
+    rows = session.execute(
+        select(RecordSubject.child_id, RecordSubject.role, RecordSubject.position)
+        .where(RecordSubject.record_id == record_id)
+        .order_by(RecordSubject.position)
     )
-    return [LinkedChild(child_id=str(s.child_id), role=s.role, position=s.position) for s in rows]
+    return [LinkedChild(child_id=str(c), role=r, position=p) for c, r, p in rows]
 
 
-def _result(rec: Record, kind: RecordKind, version: int, outcome: str, children: list[LinkedChild]) -> IngestResult:
+def _result(
+    record_id: uuid.UUID, record: RecordIn, current: int, kind: RecordKind, outcome: str, children: list[LinkedChild]
+) -> IngestResult:
     return IngestResult(
-        id=str(rec.id), record_type=kind.name, source_ref=rec.source_ref, version=version,
-        current_version=rec.version, outcome=outcome, children=children,  # type: ignore[arg-type]
+        id=str(record_id),
+        record_type=kind.name,
+        source_ref=record.source_ref,
+        version=record.version,
+        current_version=current,
+        outcome=outcome,
+        children=children,  # type: ignore[arg-type]
     )
 
 

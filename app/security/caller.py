@@ -20,8 +20,9 @@ class Caller:
 
 
 def _unauthenticated(detail: str) -> ProblemError:
-    return ProblemError(401, "Not authenticated", detail, kind="unauthenticated",
-                        headers={"WWW-Authenticate": 'Bearer realm="shield"'})
+    return ProblemError(
+        401, "Not authenticated", detail, kind="unauthenticated", headers={"WWW-Authenticate": 'Bearer realm="shield"'}
+    )
 
 
 def current_caller(request: Request) -> Caller:

@@ -1,0 +1,219 @@
+"""Single-record ingest: Shield beside the floor (shared/bench/baseline_app.py), in one run.
+
+    python tests/perf/bench_ingest.py [--db sqlite|postgresql] [--seconds 10] [--connections 8]
+
+Both apps run as one uvicorn worker on the same kind of database, driven by wrk with the same
+connection count; the figure that holds across noisy machines is the ratio of requests/s.
+Not part of the test suite (pytest does not collect it). Needs ``wrk`` (Debian package).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH = ROOT.parent / "shared" / "bench"
+PG_ADMIN = os.environ.get("SHIELD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+SHIELD_LUA = r"""
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer TOKEN"
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format(nil, "/api/v1/ppns", nil, string.format(BODY, counter))
+end
+"""
+# wrk prints p50/p90/p99 only; this reports p95 for both apps the same way.
+DONE_LUA = r"""
+done = function(summary, latency, requests)
+  io.write(string.format("P50_MS %.3f\nP95_MS %.3f\n", latency:percentile(50) / 1000, latency:percentile(95) / 1000))
+end
+"""
+
+PPN_BODY = {
+    "source_ref": "BENCH-PPN-%d",
+    "version": 1,
+    "occurrence_ref": "13/555/26",
+    "incident_occurred_at": "2026-11-20T22:15:00Z",
+    "submitted_at": "2026-11-21T08:00:00Z",
+    "officer": {"id": "PC1", "team": "Leeds East NPT", "district": "Leeds East"},
+    "risk_grade": "medium",
+    "concern_types": ["serious_violence"],
+    "reason_for_referral": "Witnessed a stabbing near school; frightened and not sleeping.",
+    "child_present": True,
+    "child_spoken_to": True,
+    "voice_of_child": "Says he does not feel safe walking home.",
+    "person": {
+        "given_name": "Alex",
+        "family_name": "Smith",
+        "date_of_birth": "2010-01-02",
+        "sex": "male",
+        "postcode": "LS9 7AB",
+        "ethnicity": {"self_defined": "W1"},
+    },
+}
+
+
+def _pg_database(name: str) -> str:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
+
+
+def _serve(args: list[str], env: dict[str, str], port: int, health: str) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(  # noqa: S603 - our own uvicorn with fixed arguments
+        [sys.executable, "-m", "uvicorn", *args, "--port", str(port), "--log-level", "warning", "--no-access-log"],
+        env=env,
+        cwd=env.get("BENCH_CWD", str(ROOT)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}{health}", timeout=1).status_code < 500:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(
+        f"server on port {port} did not start: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}"
+    )
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def _wrk(url: str, script: Path, seconds: int, connections: int) -> dict[str, float]:
+    out = subprocess.run(  # noqa: S603
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    result = {"rps": rps, "non_2xx": float(non2xx.group(1)) if non2xx else 0.0}
+    for key in ("P50_MS", "P95_MS"):
+        m = re.search(rf"{key} ([\d.]+)", out)
+        if m:
+            result[key.lower()] = float(m.group(1))
+    return result
+
+
+def run(db: str, seconds: int, connections: int) -> dict[str, object]:
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+    tmp = Path(tempfile.mkdtemp(prefix="shield-bench-"))
+    if db == "sqlite":
+        floor_url, shield_url = f"sqlite:///{tmp}/floor.db", f"sqlite:///{tmp}/shield.db"
+    else:
+        floor_url = _pg_database("shield_bench_floor")
+        shield_url = _pg_database("shield_bench_app")
+
+    base_env = {**os.environ, "PYTHONPATH": str(BENCH)}
+    floor_lua = tmp / "floor.lua"
+    floor_lua.write_text((BENCH / "baseline_post.lua").read_text() + DONE_LUA)
+    floor = _serve(["baseline_app:app"], {**base_env, "DB": floor_url, "BENCH_CWD": str(tmp)}, 8901, "/rec/1")
+    try:
+        floor_result = _wrk("http://127.0.0.1:8901/rec", floor_lua, seconds, connections)
+    finally:
+        _stop(floor)
+
+    secret = "bench-secret-" + "x" * 40
+    env = {**os.environ, "SHIELD_DATABASE_URL": shield_url, "SHIELD_JWT_SECRET": secret}
+    subprocess.run(
+        [sys.executable, "-m", "app.cli", "migrate"],
+        env=env,
+        cwd=ROOT,
+        check=True,  # noqa: S603
+        capture_output=True,
+    )
+    token = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "token",
+            "--sub",
+            "bench",
+            "--agency",
+            "police",  # noqa: S603
+            "--role",
+            "agency_system",
+            "--minutes",
+            "60",
+        ],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    body = json.dumps(PPN_BODY).replace('"', '\\"')
+    shield_lua = tmp / "shield.lua"
+    shield_lua.write_text(SHIELD_LUA.replace("TOKEN", token).replace("BODY", f'"{body}"') + DONE_LUA)
+    shield = _serve(["--factory", "app.main:app_factory"], env, 8902, "/healthz")
+    try:
+        shield_result = _wrk("http://127.0.0.1:8902", shield_lua, seconds, connections)
+    finally:
+        _stop(shield)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return {
+        "db": db,
+        "seconds": seconds,
+        "connections": connections,
+        "floor": floor_result,
+        "shield": shield_result,
+        "ratio": round(shield_result["rps"] / floor_result["rps"], 3),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--json", metavar="FILE", help="also write the result as JSON")
+    args = parser.parse_args()
+    result = run(args.db, args.seconds, args.connections)
+    floor, shield = result["floor"], result["shield"]
+    print(f"single-record ingest on {args.db}, {args.connections} connections, {args.seconds}s each")
+    print(f"{'':10}{'req/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'non-2xx':>10}")
+    for name, r in (("floor", floor), ("shield", shield)):
+        print(
+            f"{name:10}{r['rps']:>10.1f}{r.get('p50_ms', 0):>10.2f}{r.get('p95_ms', 0):>10.2f}{int(r['non_2xx']):>10}"
+        )
+    print(f"ratio shield/floor: {result['ratio']:.2f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
