@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from app.db import utc_now
@@ -38,7 +38,7 @@ def resolve_child(session: Session, person: Person, previous: uuid.UUID | None =
     held = _held(session, idents)
     child_id = next((held[i] for i in idents if i in held), None)
     if child_id is None:
-        child_id = previous or _by_name_and_birth(session, person)
+        child_id = previous or _by_name_and_birth(session, person, idents)
     if child_id is None:
         child_id = uuid.uuid4()
         session.execute(insert(Child), [{"id": child_id, "created_at": utc_now()}])
@@ -65,16 +65,39 @@ def _held(session: Session, idents: list[tuple[str, str]]) -> dict[tuple[str, st
     return {(scheme, value): child for scheme, value, child in rows if (scheme, value) in wanted}
 
 
-def _by_name_and_birth(session: Session, person: Person) -> uuid.UUID | None:
+def _by_name_and_birth(session: Session, person: Person, idents: list[tuple[str, str]]) -> uuid.UUID | None:
+    """A child with the same normalised names and date of birth, unless their identifiers disagree.
+
+    A child who already holds a different NHS number (or UPN, or any other scheme we were given)
+    is somebody else with the same name and birthday, not the same child.
+    """
     given, family = name_key(person.given_name), name_key(person.family_name)
     if not (given and family and person.date_of_birth):
         return None
-    return session.scalar(
-        select(RecordSubject.child_id)
-        .where(
-            RecordSubject.family_key == family,
-            RecordSubject.date_of_birth == person.date_of_birth,
-            RecordSubject.given_key == given,
+    candidates = list(
+        dict.fromkeys(
+            session.scalars(
+                select(RecordSubject.child_id)
+                .where(
+                    RecordSubject.family_key == family,
+                    RecordSubject.date_of_birth == person.date_of_birth,
+                    RecordSubject.given_key == given,
+                )
+                .limit(20)
+            )
         )
-        .limit(1)
     )
+    if not candidates or not idents:
+        return candidates[0] if candidates else None
+    ours = dict(idents)
+    clashing = set(
+        session.scalars(
+            select(ChildIdentifier.child_id)
+            .where(
+                ChildIdentifier.child_id.in_(candidates),
+                ChildIdentifier.scheme.in_(list(ours)),
+            )
+            .where(~tuple_(ChildIdentifier.scheme, ChildIdentifier.value).in_(list(idents)))
+        )
+    )
+    return next((c for c in candidates if c not in clashing), None)

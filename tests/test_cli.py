@@ -1,0 +1,76 @@
+"""The ``shield`` command as an operator meets it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def shield(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("SHIELD_")}
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        env={**base, **(env or {})},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_serve_refuses_to_start_without_a_way_to_check_tokens(tmp_path):
+    result = shield("serve", env={"SHIELD_DATABASE_URL": f"sqlite:///{tmp_path}/s.db"})
+    assert result.returncode == 2
+    assert "SHIELD_JWT_SECRET" in result.stderr and "--dev" in result.stderr
+
+
+def test_a_short_secret_is_refused(tmp_path):
+    result = shield("serve", env={"SHIELD_DATABASE_URL": f"sqlite:///{tmp_path}/s.db", "SHIELD_JWT_SECRET": "short"})
+    assert result.returncode == 2
+    assert "32 bytes" in result.stderr
+
+
+def test_policy_check_names_the_file_and_the_problem(tmp_path):
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "agencies.yaml").write_text((ROOT / "policies" / "agencies.yaml").read_text())
+    (policies / "roles.yaml").write_text("version: 1\nroles:\n  navigator:\n    descripton: typo\n")
+    result = shield("policy", "check", env={"SHIELD_POLICY_DIR": str(policies)})
+    assert result.returncode == 1
+    assert "roles.yaml" in result.stderr and "descripton" in result.stderr
+
+
+def test_the_shipped_policies_pass_the_check():
+    result = shield("policy", "check")
+    assert result.returncode == 0, result.stderr
+
+
+def test_token_mints_a_token_the_service_accepts(tmp_path):
+    from app.config import Settings
+    from app.security.tokens import TokenVerifier
+
+    secret = "s" * 40
+    result = shield(
+        "token",
+        "--sub",
+        "police-rms",
+        "--agency",
+        "police",
+        "--role",
+        "agency_system",
+        env={"SHIELD_JWT_SECRET": secret},
+    )
+    assert result.returncode == 0, result.stderr
+    claims = TokenVerifier(Settings(jwt_secret=secret)).verify(result.stdout.strip())
+    assert (claims.sub, claims.agency, claims.roles) == ("police-rms", "police", ("agency_system",))
+
+
+def test_migrate_creates_the_schema(tmp_path):
+    result = shield("migrate", env={"SHIELD_DATABASE_URL": f"sqlite:///{tmp_path}/m.db"})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "m.db").exists()
