@@ -141,7 +141,8 @@ def install_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         title = _STATUS_TITLES.get(exc.status_code, "Error")
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
-        problem = ProblemError(exc.status_code, title, detail, headers=dict(exc.headers or {}))
+        kind = "body-too-large" if exc.status_code == 413 else "about:blank"
+        problem = ProblemError(exc.status_code, title, detail, kind=kind, headers=dict(exc.headers or {}))
         return problem_response(problem, request_id(request))
 
     @app.exception_handler(Exception)

@@ -80,7 +80,7 @@ def test_a_new_identifier_is_learnt_by_the_child_it_arrived_with(client, auth, d
     )
     assert school == police
     with db.read_session() as s:
-        held = set(s.execute(select(ChildIdentifier.scheme, ChildIdentifier.value)).tuples())
+        held = set(s.execute(select(ChildIdentifier.scheme, ChildIdentifier.value)).all())
     assert held == {("upn", UPN_A), ("nhs_number", NHS_A)}
 
 

@@ -14,7 +14,9 @@ _UPN_ALPHABET = "ABCDEFGHJKLMNPQRTUVWXYZ"  # no I, O, S: DfE check-letter alphab
 def normalise_nhs_number(raw: str) -> str:
     """Return the 10-digit NHS number, or raise ValueError naming what is wrong."""
     digits = re.sub(r"[\s-]", "", raw)
-    if not re.fullmatch(r"\d{10}", digits):
+    # ASCII digits only: "\d" would let Arabic-Indic digits through, and the same NHS number
+    # stored in two scripts would never link.
+    if not re.fullmatch(r"[0-9]{10}", digits):
         raise ValueError("NHS number must be 10 digits")
     total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True))
     check = 11 - total % 11
@@ -32,10 +34,10 @@ def normalise_upn(raw: str) -> str:
         raise ValueError("UPN must be 13 characters")
     if upn[0] not in _UPN_ALPHABET:
         raise ValueError("UPN invalid (wrong check letter at character 1)")
-    if not upn[1:12].isdigit():
+    if not re.fullmatch(r"[0-9]{11}", upn[1:12]):
         raise ValueError("UPN invalid (characters 2-12 not all numeric)")
     last = upn[12]
-    if last.isdigit():
+    if last in "0123456789":
         last_value = int(last)
     elif last in _UPN_ALPHABET:
         last_value = _UPN_ALPHABET.index(last)

@@ -109,31 +109,37 @@ _DFE_EXTENDED = {
     **dict.fromkeys(["MAOE", "MABL"], "MOTH"),
 }
 
-_ONS_2021 = {
-    "bangladeshi": "A3",
-    "chinese": "A4",
-    "indian": "A1",
-    "pakistani": "A2",
-    "other asian": "A9",
-    "african": "B2",
-    "caribbean": "B1",
-    "other black": "B9",
-    "white and asian": "M3",
-    "white and black african": "M2",
-    "white and black caribbean": "M1",
-    "other mixed or multiple": "M9",
-    "english welsh scottish northern irish or british": "W1",
-    "irish": "W2",
-    "gypsy or irish traveller": "W3",
-    "roma": "W9",
-    "other white": "W9",
-    "arab": "O2",
-    "any other ethnic group": "O9",
+# ONS 2021 categories under their high-level groups; a label may carry its group as a prefix
+# ("White: Roma"), and then the group must be the category's own.
+_ONS_GROUPS = {
+    "asian asian british or asian welsh": {
+        "bangladeshi": "A3", "chinese": "A4", "indian": "A1", "pakistani": "A2", "other asian": "A9",
+    },
+    "black black british black welsh caribbean or african": {
+        "african": "B2", "caribbean": "B1", "other black": "B9",
+    },
+    "mixed or multiple ethnic groups": {
+        "white and asian": "M3", "white and black african": "M2", "white and black caribbean": "M1",
+        "other mixed or multiple": "M9",
+    },
+    "white": {
+        "english welsh scottish northern irish or british": "W1", "irish": "W2",
+        "gypsy or irish traveller": "W3", "roma": "W9", "other white": "W9",
+    },
+    "other ethnic group": {"arab": "O2", "any other ethnic group": "O9"},
 }
-_ONS_GROUP_PREFIX = re.compile(
-    r"^(asian asian british or asian welsh|black black british black welsh caribbean or african|"
-    r"mixed or multiple ethnic groups|white|other ethnic group)\s+"
-)
+_ONS_2021 = {label: code for categories in _ONS_GROUPS.values() for label, code in categories.items()}
+
+
+def _ons_code(value: str) -> str | None:
+    label = re.sub(r"[^a-z]+", " ", value.lower()).strip()
+    if label in _ONS_2021:
+        return _ONS_2021[label]
+    for group, categories in _ONS_GROUPS.items():
+        if label.startswith(group + " "):
+            return categories.get(label.removeprefix(group + " "))
+    return None
+
 
 EthnicityScheme = Literal["police_18_1", "nhs", "dfe", "ons_2021"]
 
@@ -152,10 +158,9 @@ def normalise_self_defined(raw: str) -> tuple[str, EthnicityScheme]:
         return _DFE_MAIN[upper], "dfe"
     if upper in _DFE_EXTENDED:
         return _DFE_MAIN[_DFE_EXTENDED[upper]], "dfe"
-    label = re.sub(r"[^a-z]+", " ", value.lower()).strip()
-    label = _ONS_GROUP_PREFIX.sub("", label) if label not in _ONS_2021 else label
-    if label in _ONS_2021:
-        return _ONS_2021[label], "ons_2021"
+    ons = _ons_code(value)
+    if ons is not None:
+        return ons, "ons_2021"
     raise ValueError(
         f"unknown self-defined ethnicity {raw!r}: use a police 18+1 code (e.g. B1), an NHS ethnic "
         "category (e.g. M), a DfE code (e.g. BCRB) or an ONS 2021 census label"

@@ -65,8 +65,8 @@ class RecordSubject(Base):
     role: Mapped[str] = mapped_column(String(30))
     arrested: Mapped[bool | None] = mapped_column(Boolean)
     # Normalised name keys and date of birth: what simple linking matches on.
-    given_key: Mapped[str | None] = mapped_column(String(100))
-    family_key: Mapped[str | None] = mapped_column(String(100))
+    given_key: Mapped[str | None] = mapped_column(String(200))
+    family_key: Mapped[str | None] = mapped_column(String(200))
     date_of_birth: Mapped[date | None] = mapped_column(Date)
 
 
@@ -81,7 +81,7 @@ class Incident(Base):
     occurred_at: Mapped[datetime] = mapped_column(index=True)
     reported_at: Mapped[datetime | None]
     postcode_district: Mapped[str | None] = mapped_column(String(4))
-    ward: Mapped[str | None] = mapped_column(String(100))
+    ward: Mapped[str | None] = mapped_column(String(200))
     category: Mapped[str] = mapped_column(String(40))
     weapon: Mapped[str | None] = mapped_column(String(40))
     injury_severity: Mapped[str | None] = mapped_column(String(30))
@@ -95,8 +95,8 @@ class Ppn(Base):
     occurrence_ref: Mapped[str | None] = mapped_column(String(100), index=True)
     incident_occurred_at: Mapped[datetime | None]
     submitted_at: Mapped[datetime] = mapped_column(index=True)
-    officer_team: Mapped[str | None] = mapped_column(String(100))
-    officer_district: Mapped[str | None] = mapped_column(String(100))
+    officer_team: Mapped[str | None] = mapped_column(String(200))
+    officer_district: Mapped[str | None] = mapped_column(String(200))
     risk_grade: Mapped[str] = mapped_column(String(10))
     child_present: Mapped[bool | None]
     child_spoken_to: Mapped[bool | None]
@@ -109,8 +109,8 @@ class AeAttendance(Base):
     record_id: Mapped[uuid.UUID] = _record_fk()
     arrived_at: Mapped[datetime] = mapped_column(index=True)
     assault_at: Mapped[datetime | None]
-    assault_method: Mapped[str | None] = mapped_column(String(100))
-    assault_location_type: Mapped[str | None] = mapped_column(String(100))
+    assault_method: Mapped[str | None] = mapped_column(String(200))
+    assault_location_type: Mapped[str | None] = mapped_column(String(200))
     injury_severity: Mapped[str | None] = mapped_column(String(30))
     navigator_status: Mapped[str] = mapped_column(String(30), index=True)
     first_contact_at: Mapped[datetime | None]

@@ -69,6 +69,7 @@ LocalId = Annotated[
 SelfDefined = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=80),
+    AfterValidator(_clean_text),
     AfterValidator(lambda v: codes.normalise_self_defined(v) and v),
 ]
 OfficerDefined = Annotated[str, StringConstraints(max_length=10), AfterValidator(codes.normalise_officer_defined)]

@@ -1,0 +1,231 @@
+"""Authentication at the ingest endpoint: only a well-formed, correctly signed access token gets in.
+
+Tokens are built by hand here (python-jose is allowed under tests/security/) so that each one is
+wrong in exactly one way. Every refusal is a 401 with a Bearer challenge, and its body never echoes
+the token.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jose import jwt
+from sqlalchemy import func, select
+
+from app.models import Record
+from tests.conftest import ROOT, SECRET
+from tests.factories import incident
+
+URL = "/api/v1/incidents"
+OTHER_SECRET = "another-secret-" + "y" * 40
+
+
+def count(db, model) -> int:
+    with db.read_session() as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+def claims(settings, **overrides: Any) -> dict[str, Any]:
+    now = int(time.time())
+    base: dict[str, Any] = {
+        "sub": "police-rms",
+        "agency": "police",
+        "roles": ["agency_system"],
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "iat": now,
+        "exp": now + 600,
+    }
+    base.update(overrides)
+    return base
+
+
+def without(settings, name: str) -> dict[str, Any]:
+    c = claims(settings)
+    del c[name]
+    return c
+
+
+def b64url(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def sign(payload: dict[str, Any], key: str = SECRET, headers: dict[str, Any] | None = None) -> str:
+    return jwt.encode(payload, key, algorithm="HS256", headers=headers)
+
+
+def assert_refused(r, db, token: str | None = None) -> None:
+    assert r.status_code == 401, r.text
+    assert r.headers["www-authenticate"].startswith("Bearer")
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["status"] == 401
+    if token:
+        assert token not in r.text
+        for part in token.split("."):
+            if len(part) > 8:
+                assert part not in r.text
+    assert count(db, Record) == 0
+
+
+def post(client, authorization: str | None):
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    return client.post(URL, json=incident(), headers=headers)
+
+
+def test_a_valid_token_is_accepted(client, db, settings):
+    r = post(client, f"Bearer {sign(claims(settings))}")
+    assert r.status_code == 201, r.text
+    assert count(db, Record) == 1
+
+
+def test_the_bearer_scheme_is_case_insensitive(client, db, settings):
+    assert post(client, f"bearer {sign(claims(settings))}").status_code == 201
+
+
+def test_no_authorization_header_is_401(client, db):
+    assert_refused(post(client, None), db)
+
+
+@pytest.mark.parametrize("authorization", [
+    pytest.param("Basic cG9saWNlOnBhc3N3b3Jk", id="basic-scheme"),
+    pytest.param("Bearer", id="bearer-without-token"),
+    pytest.param("Bearer    ", id="bearer-with-blank-token"),
+    pytest.param("Bearer not-a-token", id="not-a-jwt"),
+    pytest.param("Bearer a.b.c", id="three-garbage-segments"),
+    pytest.param("Bearer " + "A" * 9000, id="oversize-token"),
+    pytest.param("Token abc.def.ghi", id="unknown-scheme"),
+])
+def test_a_malformed_authorization_header_is_401(client, db, authorization):
+    assert_refused(post(client, authorization), db, authorization.partition(" ")[2].strip() or None)
+
+
+def test_a_token_under_another_scheme_is_401(client, db, settings):
+    token = sign(claims(settings))
+    assert_refused(post(client, f"Basic {token}"), db, token)
+
+
+def test_alg_none_is_401(client, db, settings):
+    token = f"{b64url({'alg': 'none', 'typ': 'JWT'})}.{b64url(claims(settings))}."
+    assert_refused(post(client, f"Bearer {token}"), db, token)
+
+
+def test_alg_none_with_the_real_signature_attached_is_401(client, db, settings):
+    good = sign(claims(settings))
+    token = f"{b64url({'alg': 'none', 'typ': 'JWT'})}.{good.split('.')[1]}.{good.split('.')[2]}"
+    assert_refused(post(client, f"Bearer {token}"), db, token)
+
+
+def test_an_algorithm_outside_the_allow_list_is_401(client, db, settings):
+    token = jwt.encode(claims(settings), SECRET, algorithm="HS512")
+    assert_refused(post(client, f"Bearer {token}"), db, token)
+
+
+def test_a_tampered_payload_is_401(client, db, settings):
+    header, _, signature = sign(claims(settings)).split(".")
+    forged = b64url(claims(settings, roles=["agency_system", "shield_chair"]))
+    token = f"{header}.{forged}.{signature}"
+    assert_refused(post(client, f"Bearer {token}"), db, token)
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+BAD_TOKENS = {
+    "signed-with-another-secret": lambda s: sign(claims(s), key=OTHER_SECRET),
+    "expired-beyond-leeway": lambda s: sign(claims(s, iat=_now() - 3600, exp=_now() - 120)),
+    "not-yet-valid": lambda s: sign(claims(s, nbf=_now() + 3600)),
+    "missing-exp": lambda s: sign(without(s, "exp")),
+    "missing-iat": lambda s: sign(without(s, "iat")),
+    "missing-sub": lambda s: sign(without(s, "sub")),
+    "missing-aud": lambda s: sign(without(s, "aud")),
+    "missing-iss": lambda s: sign(without(s, "iss")),
+    "wrong-aud": lambda s: sign(claims(s, aud="some-other-service")),
+    "wrong-iss": lambda s: sign(claims(s, iss="https://evil.example")),
+    "empty-sub": lambda s: sign(claims(s, sub="")),
+    "jku-header": lambda s: sign(claims(s), headers={"jku": "https://evil.example/jwks.json"}),
+    "x5u-header": lambda s: sign(claims(s), headers={"x5u": "https://evil.example/cert.pem"}),
+    "jwk-header": lambda s: sign(claims(s), headers={"jwk": {"kty": "oct", "k": "c2VjcmV0"}}),
+    "id-token-typ": lambda s: sign(claims(s), headers={"typ": "id+jwt"}),
+    "refresh-token-use": lambda s: sign(claims(s, token_use="refresh")),
+    "id-token-use": lambda s: sign(claims(s, token_use="id")),
+    "unknown-agency": lambda s: sign(claims(s, agency="martians")),
+    "missing-agency": lambda s: sign(without(s, "agency")),
+    "roles-a-string": lambda s: sign(claims(s, roles="agency_system")),
+    "roles-empty": lambda s: sign(claims(s, roles=[])),
+    "roles-not-strings": lambda s: sign(claims(s, roles=[1])),
+    "org-not-a-string": lambda s: sign(claims(s, org=["107950"])),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_TOKENS))
+def test_a_bad_token_is_401_and_not_echoed(client, db, settings, name):
+    token = BAD_TOKENS[name](settings)
+    assert_refused(post(client, f"Bearer {token}"), db, token)
+
+
+def test_a_token_only_in_the_query_string_is_ignored(client, db, settings):
+    token = sign(claims(settings))
+    r = client.post(f"{URL}?access_token={token}", json=incident())
+    assert_refused(r, db, token)
+
+
+def test_a_token_only_in_a_cookie_is_ignored(client, db, settings):
+    token = sign(claims(settings))
+    client.cookies.set("access_token", token)
+    try:
+        assert_refused(client.post(URL, json=incident()), db, token)
+    finally:
+        client.cookies.clear()
+
+
+# ---- Static checks on app/ -----------------------------------------------------------------------
+
+APP = ROOT / "app"
+TOKENS_MODULE = APP / "security" / "tokens.py"
+
+
+def _modules() -> list[Path]:
+    files = sorted(APP.rglob("*.py"))
+    assert TOKENS_MODULE in files
+    return files
+
+
+def _imported_modules(tree: ast.AST) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_only_the_tokens_module_imports_jose():
+    offenders = []
+    for path in _modules():
+        source = path.read_text(encoding="utf-8")
+        imports_jose = "jose" in _imported_modules(ast.parse(source)) or any(
+            line.strip().startswith(("import jose", "from jose")) for line in source.splitlines())
+        if imports_jose and path != TOKENS_MODULE:
+            offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
+
+
+def test_every_jwt_decode_passes_algorithms():
+    calls = []
+    for path in _modules():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "decode"
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "jwt"):
+                calls.append((str(path.relative_to(ROOT)), node.lineno, {k.arg for k in node.keywords}))
+    assert calls, "the token module decodes tokens with jwt.decode"
+    missing = [(p, line) for p, line, keywords in calls if "algorithms" not in keywords]
+    assert missing == []

@@ -1,0 +1,182 @@
+"""Bulk import of JSON Lines: bad lines are reported by number, good lines load, re-runs add nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import create_engine, func, select
+
+from app.models import Record, RecordVersion
+from app.policy.loader import load_policy
+from app.records.bulk import import_lines
+from app.records.kinds import Clock
+from tests.conftest import ROOT
+from tests.factories import BUILDERS, TYPES, ae_attendance, incident, person, ppn, yjs_case
+
+
+def count(db, model) -> int:
+    with db.read_session() as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+def clock() -> Clock:
+    return Clock(now=datetime.now(UTC), tz=ZoneInfo("Europe/London"), skew=timedelta(minutes=5))
+
+
+def line(record_type: str, record: dict[str, Any], agency: str | None = None) -> str:
+    return json.dumps({"type": record_type, "agency": agency or TYPES[record_type][0], "record": record}) + "\n"
+
+
+GOOD_AND_BAD = [
+    line("incident", incident(source_ref="IMP-1")),                                   # 1 good
+    "\n",                                                                             # 2 blank
+    '{"type": "incident", "agency": "police", "record": {\n',                         # 3 bad JSON
+    line("burglary", incident(source_ref="IMP-4"), agency="police"),                  # 4 unknown type
+    line("ae_attendance", ae_attendance(source_ref="IMP-5"), agency="police"),        # 5 not police's to post
+    line("ppn", ppn(source_ref="IMP-6", person=person(identifiers={"nhs_number": "9434765871"}))),  # 6 bad NHS
+    line("yjs_case", yjs_case(source_ref="IMP-7", shoe_size=9)),                      # 7 unknown field
+    line("ppn", ppn(source_ref="IMP-8")),                                             # 8 good
+    "   \n",                                                                          # 9 blank
+    line("education_report", BUILDERS["education_report"](source_ref="IMP-10")),      # 10 good
+    line("incident", incident(source_ref="IMP-1", weapon="firearm")),                 # 11 same version, new body
+    line("incident", incident(source_ref="IMP-12", persons=[]), agency="police"),     # 12 no persons
+]
+GOOD_REFS = ["IMP-1", "IMP-10", "IMP-8"]
+
+
+def run(db, settings, lines):
+    return import_lines(db, lines, load_policy(settings.policy_dir), clock())
+
+
+def test_bad_lines_are_reported_by_number_and_good_lines_load(db, settings):
+    report = run(db, settings, GOOD_AND_BAD)
+    errors = dict(report.errors)
+    assert sorted(errors) == [3, 4, 5, 6, 7, 11, 12]
+    assert "JSON" in errors[3]
+    assert errors[4].startswith("type:")
+    assert "police" in errors[5] and "ae_attendance" in errors[5]
+    assert errors[6].startswith("person.identifiers.nhs_number:")
+    assert errors[7].startswith("shoe_size:") and "unknown field" in errors[7]
+    assert "version" in errors[11]
+    assert errors[12].startswith("persons:")
+    assert (report.lines, report.created, report.failed) == (10, 3, 7)
+    with db.read_session() as s:
+        assert sorted(s.scalars(select(Record.source_ref))) == GOOD_REFS
+        # The conflicting line 11 did not change line 1's record.
+        body = s.scalar(select(RecordVersion.body).join(Record).where(Record.source_ref == "IMP-1"))
+        assert body["weapon"] == "knife"
+    assert count(db, RecordVersion) == 3
+
+
+def test_running_the_same_file_again_stores_nothing_new(db, settings):
+    first = run(db, settings, GOOD_AND_BAD)
+    second = run(db, settings, GOOD_AND_BAD)
+    assert (second.created, second.amended, second.superseded, second.unchanged) == (0, 0, 0, 3)
+    assert second.errors == first.errors
+    assert count(db, Record) == 3
+    assert count(db, RecordVersion) == 3
+
+
+def test_a_file_of_only_blank_lines_loads_nothing_and_reports_nothing(db, settings):
+    report = run(db, settings, ["\n", "  \n", "\t\n", ""])
+    assert (report.lines, report.created, report.failed) == (0, 0, 0)
+    assert count(db, Record) == 0
+
+
+def test_an_amendment_later_in_the_file_is_applied(db, settings):
+    report = run(db, settings, [line("incident", incident()), line("incident", incident(version=2, weapon="firearm"))])
+    assert (report.created, report.amended, report.failed) == (1, 1, 0)
+    assert count(db, Record) == 1 and count(db, RecordVersion) == 2
+
+
+@pytest.mark.parametrize(("bad", "field"), [
+    pytest.param('{"type": "incident", "record": {}}', "agency", id="missing-agency"),
+    pytest.param('{"type": "incident", "agency": "police", "record": {}, "owner": "health"}', "owner",
+                 id="unknown-line-field"),
+    pytest.param('{"type": "incident", "agency": "police", "record": []}', "record", id="record-not-an-object"),
+    pytest.param('["incident"]', "", id="line-not-an-object"),
+])
+def test_a_malformed_line_is_reported_by_number(db, settings, bad, field):
+    report = run(db, settings, [line("incident", incident()), bad + "\n"])
+    assert [n for n, _ in report.errors] == [2]
+    assert report.errors[0][1].startswith(f"{field}:")
+    assert report.created == 1
+
+
+def test_an_unknown_agency_is_reported(db, settings):
+    report = run(db, settings, [line("incident", incident(), agency="martians")])
+    assert [n for n, _ in report.errors] == [1]
+    assert "martians" in report.errors[0][1]
+    assert count(db, Record) == 0
+
+
+# ---- The `shield import` command, end to end (SQLite only) -----------------------------------------
+
+
+def run_cli(tmp_path: Path, path: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIELD_")}
+    env.update(SHIELD_DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}", SHIELD_POLICY_DIR=str(ROOT / "policies"))
+    return subprocess.run([sys.executable, "-m", "app.cli", "import", str(path)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def shield_import(tmp_path: Path, lines: list[str]) -> tuple[subprocess.CompletedProcess[str], str]:
+    path = tmp_path / "records.jsonl"
+    path.write_text("".join(lines), encoding="utf-8")
+    return run_cli(tmp_path, path), f"sqlite:///{tmp_path / 'cli.db'}"
+
+
+def stored_refs(url: str) -> list[str]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return sorted(conn.scalars(select(Record.source_ref)))
+    finally:
+        engine.dispose()
+
+
+def summary(stdout: str) -> dict[str, int]:
+    last = stdout.strip().splitlines()[-1]
+    return {word: int(n) for n, word in re.findall(r"(\d+) (created|amended|unchanged|superseded|rejected)", last)}
+
+
+def test_the_import_command_reports_bad_lines_and_exits_1(tmp_path):
+    lines = [
+        line("incident", incident(source_ref="CLI-1")),
+        line("ppn", ppn(source_ref="CLI-2", person=person(identifiers={"nhs_number": "9434765871"}))),
+        "{not json\n",
+        line("ppn", ppn(source_ref="CLI-4")),
+    ]
+    result, url = shield_import(tmp_path, lines)
+    assert result.returncode == 1, result.stderr
+    assert re.search(r"^line 2: person\.identifiers\.nhs_number", result.stderr, re.M)
+    assert re.search(r"^line 3: not valid JSON", result.stderr, re.M)
+    assert summary(result.stdout) == {"created": 2, "amended": 0, "unchanged": 0, "superseded": 0, "rejected": 2}
+    assert stored_refs(url) == ["CLI-1", "CLI-4"]
+
+
+def test_the_import_command_exits_0_for_a_clean_file_and_is_safe_to_rerun(tmp_path):
+    lines = [line(t, BUILDERS[t](source_ref=f"CLEAN-{t}")) for t in TYPES]
+    first, url = shield_import(tmp_path, lines)
+    assert first.returncode == 0, first.stderr
+    assert summary(first.stdout)["created"] == len(TYPES) and summary(first.stdout)["rejected"] == 0
+    again, _ = shield_import(tmp_path, lines)
+    assert again.returncode == 0, again.stderr
+    assert summary(again.stdout) == {"created": 0, "amended": 0, "unchanged": len(TYPES), "superseded": 0,
+                                     "rejected": 0}
+    assert stored_refs(url) == sorted(f"CLEAN-{t}" for t in TYPES)
+
+
+def test_the_import_command_refuses_a_missing_file(tmp_path):
+    result = run_cli(tmp_path, tmp_path / "missing.jsonl")
+    assert result.returncode == 2
+    assert "no such file" in result.stderr
