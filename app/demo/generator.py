@@ -23,8 +23,13 @@ from app.demo import texts
 from app.demo.people import AREAS, BY_CODE, DISTRICTS, Child, District, Pick, build_cohort, view
 
 TZ = ZoneInfo("Europe/London")
-AGENCY = {"incident": "police", "ppn": "police", "ae_attendance": "health", "yjs_case": "yjs",
-          "education_report": "education"}
+AGENCY = {
+    "incident": "police",
+    "ppn": "police",
+    "ae_attendance": "health",
+    "yjs_case": "yjs",
+    "education_report": "education",
+}
 Line = dict[str, Any]
 
 DAYS = 365
@@ -143,8 +148,9 @@ class _Demo:
         children = [first, *self.cohort.peers(rng, first, t.PERSONS.get(category, t.PERSONS_DEFAULT)(rng) - 1)]
         roles = [t.FIRST_ROLE.get(category, t.FIRST_ROLE_DEFAULT)(rng)]
         roles += [t.OTHER_ROLE[roles[0]](rng) for _ in children[1:]]
-        arrests = [role == "suspect" and rng.random() < (0.7 if category == "weapon_possession" else 0.4)
-                   for role in roles]
+        arrests = [
+            role == "suspect" and rng.random() < (0.7 if category == "weapon_possession" else 0.4) for role in roles
+        ]
         district = self._where(first)
         ward = rng.choice(district.wards)
         description, phrase, location_type = texts.PLACES(rng)
@@ -155,15 +161,22 @@ class _Demo:
         crime_ref = f"13/{self.crime_serial:06d}/{occurred.astimezone(TZ).year % 100:02d}"
         blaming = any(r in ("victim", "person_of_concern") for r in roles) and rng.random() < 0.05
         body: dict[str, Any] = {
-            "source_ref": self._ref("WYP-INC", "incident"), "version": 1, "occurred_at": _utc(occurred),
+            "source_ref": self._ref("WYP-INC", "incident"),
+            "version": 1,
+            "occurred_at": _utc(occurred),
             "reported_at": _utc(reported),
             "location": {"description": description, "postcode_district": district.code, "ward": ward},
-            "category": category, "weapon": weapon, "injury_severity": severity,
-            "summary": texts.incident_summary(rng, category, weapon, first.sex,
-                                              first.age_on(occurred.astimezone(TZ).date()), phrase, ward, blaming),
+            "category": category,
+            "weapon": weapon,
+            "injury_severity": severity,
+            "summary": texts.incident_summary(
+                rng, category, weapon, first.sex, first.age_on(occurred.astimezone(TZ).date()), phrase, ward, blaming
+            ),
             "crime_ref": crime_ref,
-            "persons": [{"role": role, "arrested": arrested, "person": view(child, "incident", rng)}
-                        for child, role, arrested in zip(children, roles, arrests, strict=True)],
+            "persons": [
+                {"role": role, "arrested": arrested, "person": view(child, "incident", rng)}
+                for child, role, arrested in zip(children, roles, arrests, strict=True)
+            ],
         }
         self._push(reported, "incident", body)
         team = self._team(district)
@@ -172,9 +185,15 @@ class _Demo:
                 self._ppn(body, occurred, child, role, arrested, team, reported, ward)
             if role == "victim" and rng.random() < t.AE_CHANCE.get(severity, 0.0):
                 assault_at = occurred if rng.random() < 0.7 else occurred.replace(minute=0)
-                self._ae(child, occurred + timedelta(minutes=rng.randint(20, 180)),
-                         assault_at if rng.random() < 0.85 else None, t.AE_METHOD[weapon], location_type,
-                         f"{description}, {ward}", severity)
+                self._ae(
+                    child,
+                    occurred + timedelta(minutes=rng.randint(20, 180)),
+                    assault_at if rng.random() < 0.85 else None,
+                    t.AE_METHOD[weapon],
+                    location_type,
+                    f"{description}, {ward}",
+                    severity,
+                )
         if rng.random() < 0.05:
             self._amend_incident(body, reported)
 
@@ -203,9 +222,11 @@ class _Demo:
         severity = body["injury_severity"]
         unarrested = [i for i, p in enumerate(body["persons"]) if p["role"] == "suspect" and not p["arrested"]]
         if severity in ("minor", "moderate", "serious") and (not unarrested or rng.random() < 0.6):
-            change: dict[str, Any] = {"injury_severity": t.SEVERITIES[t.SEVERITIES.index(severity) + 1],
-                                      "summary": body["summary"] + " Update: injuries more serious than first "
-                                                                   "assessed, confirmed by the hospital."}
+            change: dict[str, Any] = {
+                "injury_severity": t.SEVERITIES[t.SEVERITIES.index(severity) + 1],
+                "summary": body["summary"] + " Update: injuries more serious than first "
+                "assessed, confirmed by the hospital.",
+            }
         elif unarrested:
             i = rng.choice(unarrested)
             persons = [{**p, "arrested": True} if j == i else p for j, p in enumerate(body["persons"])]
@@ -214,8 +235,17 @@ class _Demo:
             change = {"summary": body["summary"] + " Update: CCTV reviewed; no further lines of enquiry."}
         self._push(at, "incident", {**body, **change, "version": 2})
 
-    def _ppn(self, incident: dict[str, Any], occurred: datetime, child: Child, role: str, arrested: bool,
-             officer: tuple[Team, str], reported: datetime, ward: str) -> None:
+    def _ppn(
+        self,
+        incident: dict[str, Any],
+        occurred: datetime,
+        child: Child,
+        role: str,
+        arrested: bool,
+        officer: tuple[Team, str],
+        reported: datetime,
+        ward: str,
+    ) -> None:
         rng = self.rng
         team, officer_id = officer
         u = rng.random()
@@ -230,8 +260,11 @@ class _Demo:
             return  # not submitted yet
         age = child.age_on(occurred.astimezone(TZ).date())
         severity, category = incident["injury_severity"], incident["category"]
-        if severity in ("serious", "life_threatening", "fatal") or category in t.HIGH_RISK or (
-                child.core and rng.random() < 0.5):
+        if (
+            severity in ("serious", "life_threatening", "fatal")
+            or category in t.HIGH_RISK
+            or (child.core and rng.random() < 0.5)
+        ):
             grade = "high"
         else:
             grade = "low" if role == "witness" or rng.random() < 0.3 else "medium"
@@ -240,11 +273,17 @@ class _Demo:
         present = rng.random() < 0.9
         spoken = present and rng.random() < 0.75
         body: dict[str, Any] = {
-            "source_ref": self._ref("WYP-PPN", "ppn"), "version": 1, "occurrence_ref": incident["crime_ref"],
-            "incident_occurred_at": incident["occurred_at"], "submitted_at": _utc(submitted),
+            "source_ref": self._ref("WYP-PPN", "ppn"),
+            "version": 1,
+            "occurrence_ref": incident["crime_ref"],
+            "incident_occurred_at": incident["occurred_at"],
+            "submitted_at": _utc(submitted),
             "officer": {"id": officer_id, "team": team.name, "district": team.district},
-            "risk_grade": grade, "concern_types": list(dict.fromkeys(concerns)),
-            "child_present": present, "child_spoken_to": spoken, "arrested": arrested,
+            "risk_grade": grade,
+            "concern_types": list(dict.fromkeys(concerns)),
+            "child_present": present,
+            "child_spoken_to": spoken,
+            "arrested": arrested,
             "person": view(child, "ppn", rng, team.completeness),
         }
         if (reason := texts.referral_reason(rng, child.sex, age, ward)) is not None:
@@ -258,8 +297,16 @@ class _Demo:
             reason = f"{body.get('reason_for_referral', '')} {note}".strip()
             self._push(reviewed, "ppn", {**body, "version": 2, "risk_grade": "high", "reason_for_referral": reason})
 
-    def _ae(self, child: Child, arrived: datetime, assault_at: datetime | None, method: str, location_type: str,
-            location: str, severity: str) -> None:
+    def _ae(
+        self,
+        child: Child,
+        arrived: datetime,
+        assault_at: datetime | None,
+        method: str,
+        location_type: str,
+        location: str,
+        severity: str,
+    ) -> None:
         """An A&E attendance with the navigator's follow-up so far; some come as triage then an update."""
         rng = self.rng
         if arrived > self.now:
@@ -272,9 +319,14 @@ class _Demo:
             if contact > self.now:
                 contact = arrived + (self.now - arrived) * rng.random()
         body: dict[str, Any] = {
-            "source_ref": self._ref("LTHT-AE", "ae_attendance"), "version": 1, "arrived_at": _local(arrived),
-            "assault_method": method, "assault_location_type": location_type,
-            "injury_severity": severity, "navigator_status": status, "person": view(child, "health", rng),
+            "source_ref": self._ref("LTHT-AE", "ae_attendance"),
+            "version": 1,
+            "arrived_at": _local(arrived),
+            "assault_method": method,
+            "assault_location_type": location_type,
+            "injury_severity": severity,
+            "navigator_status": status,
+            "person": view(child, "health", rng),
         }
         if assault_at is not None:
             body["assault_at"] = _local(assault_at)
@@ -283,8 +335,7 @@ class _Demo:
         final = {**body, "first_contact_at": _local(contact)} if contact else body
         # The record as it stands was last changed at first contact, or when the navigator gave up or
         # put the child on the waiting list.
-        changed = min(contact or arrived + timedelta(hours=rng.uniform(24, 120) if status != "triage" else 0),
-                      self.now)
+        changed = min(contact or arrived + timedelta(hours=rng.uniform(24, 120) if status != "triage" else 0), self.now)
         if status != "triage" and rng.random() < 0.35:
             self._push(arrived, "ae_attendance", {**body, "navigator_status": "triage"})
             self._push(changed, "ae_attendance", {**final, "version": 2})
@@ -295,8 +346,15 @@ class _Demo:
         rng = self.rng
         arrived = self._at(start, t.EVENING)
         description, _, location_type = texts.PLACES(rng)
-        self._ae(child, arrived, arrived - timedelta(minutes=rng.randint(30, 240)), t.STANDALONE_METHOD(rng),
-                 location_type, f"{description}, {rng.choice(child.district.wards)}", t.STANDALONE_INJURY(rng))
+        self._ae(
+            child,
+            arrived,
+            arrived - timedelta(minutes=rng.randint(30, 240)),
+            t.STANDALONE_METHOD(rng),
+            location_type,
+            f"{description}, {rng.choice(child.district.wards)}",
+            t.STANDALONE_INJURY(rng),
+        )
 
     def _yjs_case(self, child: Child, start: datetime) -> None:
         """A YJS case: posted when it opens (and perhaps closed later), or posted at its close."""
@@ -306,7 +364,10 @@ class _Demo:
         order = t.ORDER(rng)
         serious = order in ("youth_rehabilitation_order", "detention_training_order", "remand")
         body: dict[str, Any] = {
-            "source_ref": self._ref("LYJS", "yjs_case"), "version": 1, "status": "open", "order_type": order,
+            "source_ref": self._ref("LYJS", "yjs_case"),
+            "version": 1,
+            "status": "open",
+            "order_type": order,
             "started_on": (day - timedelta(days=rng.randint(0, 10))).isoformat(),
             "rosh_level": "high" if serious and rng.random() < 0.5 else t.RISK(rng),
             "safety_wellbeing_level": t.RISK(rng),
@@ -315,8 +376,11 @@ class _Demo:
         }
         if rng.random() < 0.4:
             started = day - timedelta(days=rng.randint(90, 365))
-            self._push(posted, "yjs_case", {**body, "status": "closed", "started_on": started.isoformat(),
-                                            "ended_on": day.isoformat()})
+            self._push(
+                posted,
+                "yjs_case",
+                {**body, "status": "closed", "started_on": started.isoformat(), "ended_on": day.isoformat()},
+            )
             return
         self._push(posted, "yjs_case", body)
         ended = day + timedelta(days=rng.randint(60, 270))
@@ -331,10 +395,14 @@ class _Demo:
         day -= timedelta(days=max(0, day.weekday() - 4))  # schools report on weekdays
         report_type = t.REPORT(rng)
         body: dict[str, Any] = {
-            "source_ref": self._ref(f"SCH{child.school_urn}", "education_report"), "version": 1,
-            "school_urn": child.school_urn, "report_type": report_type, "reported_on": day.isoformat(),
-            "summary": texts.education_summary(rng, report_type, child.sex, child.age_on(day),
-                                               rng.choice(child.district.wards)),
+            "source_ref": self._ref(f"SCH{child.school_urn}", "education_report"),
+            "version": 1,
+            "school_urn": child.school_urn,
+            "report_type": report_type,
+            "reported_on": day.isoformat(),
+            "summary": texts.education_summary(
+                rng, report_type, child.sex, child.age_on(day), rng.choice(child.district.wards)
+            ),
             "person": view(child, "education", rng),
         }
         if child.send is not None:

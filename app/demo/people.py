@@ -75,9 +75,25 @@ ALTERNATIVE_PROVISION = ("990601", "990602")
 
 _UNIT_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"  # the letters a postcode's inward code may use
 _UPN_ALPHABET = "ABCDEFGHJKLMNPQRTUVWXYZ"
-_STREETS = ("Ashfield Terrace", "Beech Grove", "Chapel Street", "Elmwood Road", "Grange Avenue", "Highfield Mount",
-            "Hollin Lane", "Moor View", "Oak Road", "Park Crescent", "Queen Street", "Recreation Place",
-            "Station Road", "Victoria Road", "Willow Close", "Cross Flatts Street", "Back Nowell Terrace")
+_STREETS = (
+    "Ashfield Terrace",
+    "Beech Grove",
+    "Chapel Street",
+    "Elmwood Road",
+    "Grange Avenue",
+    "Highfield Mount",
+    "Hollin Lane",
+    "Moor View",
+    "Oak Road",
+    "Park Crescent",
+    "Queen Street",
+    "Recreation Place",
+    "Station Road",
+    "Victoria Road",
+    "Willow Close",
+    "Cross Flatts Street",
+    "Back Nowell Terrace",
+)
 # Selection weight of the high-risk core: children who come up again and again (cumulative harm).
 CORE_RISK = 5.0
 _AGES = {10: 2, 11: 4, 12: 6, 13: 9, 14: 13, 15: 16, 16: 17, 17: 15, 18: 6, 19: 3}
@@ -175,8 +191,16 @@ def build_cohort(rng: random.Random, size: int, today: date) -> Cohort:
     return Cohort(children)
 
 
-def _child(rng: random.Random, index: int, community: Community, district: District, age: int, today: date,
-           nhs_used: set[str], upn_used: set[str]) -> Child:
+def _child(
+    rng: random.Random,
+    index: int,
+    community: Community,
+    district: District,
+    age: int,
+    today: date,
+    nhs_used: set[str],
+    upn_used: set[str],
+) -> Child:
     sex = "male" if rng.random() < 0.74 else "female"
     given = rng.choice(community.boys if sex == "male" else community.girls)
     if community.prefixes and sex == "male" and given not in VARIANTS and rng.random() < 0.25:
@@ -194,18 +218,27 @@ def _child(rng: random.Random, index: int, community: Community, district: Distr
     school = rng.choice(ALTERNATIVE_PROVISION if core and rng.random() < 0.2 else SCHOOLS[district.area])
     moved = rng.random() < 0.1
     return Child(
-        community=community, sex=sex, given=given, family=family,
-        given_alts=_variants(given), family_alts=_variants(family, base),
-        dob=dob, nhs_number=_nhs_number(rng, nhs_used),
+        community=community,
+        sex=sex,
+        given=given,
+        family=family,
+        given_alts=_variants(given),
+        family_alts=_variants(family, base),
+        dob=dob,
+        nhs_number=_nhs_number(rng, nhs_used),
         upn=_upn(rng, dob, upn_used) if education or rng.random() < 0.95 else None,
         postcode=_postcode(rng, district.code),
         previous_postcode=_postcode(rng, rng.choice(DISTRICTS).code) if moved else None,
-        address=_address(rng), district=district, school_urn=school,
+        address=_address(rng),
+        district=district,
+        school_urn=school,
         police_id=f"WY-N{1_000_000 + index * 7 + rng.randrange(7)}",
         yjs_id=f"YJ{200_000 + index}" if yjs else None,
-        education=education, send=_send(rng) if education and rng.random() < 0.2 else None,
+        education=education,
+        send=_send(rng) if education and rng.random() < 0.2 else None,
         risk=risk,
-        language=(language := _first(rng, community.languages)), religion=_first(rng, community.religions),
+        language=(language := _first(rng, community.languages)),
+        religion=_first(rng, community.religions),
         nationality=_first(rng, community.nationalities),
         interpreter=language != "English" and rng.random() < community.interpreter,
         note=rng.choice(community.notes) if community.notes and rng.random() < 0.5 else None,
@@ -317,18 +350,53 @@ class Profile:
 # Police rarely hold the NHS number and health rarely the UPN; PPNs often lack ethnicity and culture
 # (the joint inspection's finding), incidents carry the officer's view of ethnicity and no culture.
 PROFILES: dict[str, Profile] = {
-    "incident": Profile(0.25, 0.15, 0.94, 0.75, 0.1, 0.3, 0.85, 0.0, 0.1,
-                        (("police_person_id", 0.95), ("nhs_number", 0.1), ("upn", 0.05), ("yjs_id", 0.15))),
-    "ppn": Profile(0.2, 0.12, 0.97, 0.92, 0.2, 0.8, 0.72, 0.72, 0.55,
-                   (("police_person_id", 0.98), ("nhs_number", 0.2), ("upn", 0.2))),
+    "incident": Profile(
+        0.25,
+        0.15,
+        0.94,
+        0.75,
+        0.1,
+        0.3,
+        0.85,
+        0.0,
+        0.1,
+        (("police_person_id", 0.95), ("nhs_number", 0.1), ("upn", 0.05), ("yjs_id", 0.15)),
+    ),
+    "ppn": Profile(
+        0.2,
+        0.12,
+        0.97,
+        0.92,
+        0.2,
+        0.8,
+        0.72,
+        0.72,
+        0.55,
+        (("police_person_id", 0.98), ("nhs_number", 0.2), ("upn", 0.2)),
+    ),
     "health": Profile(0.1, 0.12, 0.99, 0.98, 0.5, 0.8, 0.9, 0.5, 0.0, (("nhs_number", 0.95), ("upn", 0.03))),
-    "yjs": Profile(0.12, 0.08, 1.0, 0.98, 0.3, 0.9, 0.95, 0.85, 0.5,
-                   (("yjs_id", 1.0), ("police_person_id", 0.65), ("nhs_number", 0.55), ("upn", 0.45))),
+    "yjs": Profile(
+        0.12,
+        0.08,
+        1.0,
+        0.98,
+        0.3,
+        0.9,
+        0.95,
+        0.85,
+        0.5,
+        (("yjs_id", 1.0), ("police_person_id", 0.65), ("nhs_number", 0.55), ("upn", 0.45)),
+    ),
     "education": Profile(0.04, 0.03, 1.0, 0.98, 0.4, 0.7, 0.97, 0.8, 1.0, (("upn", 0.98), ("nhs_number", 0.15))),
 }
 _ID_ATTRS = {"nhs_number": "nhs_number", "upn": "upn", "police_person_id": "police_id", "yjs_id": "yjs_id"}
-_ONS_GROUPS = {"W": "White", "M": "Mixed or Multiple ethnic groups", "A": "Asian, Asian British or Asian Welsh",
-               "B": "Black, Black British, Black Welsh, Caribbean or African", "O": "Other ethnic group"}
+_ONS_GROUPS = {
+    "W": "White",
+    "M": "Mixed or Multiple ethnic groups",
+    "A": "Asian, Asian British or Asian Welsh",
+    "B": "Black, Black British, Black Welsh, Caribbean or African",
+    "O": "Other ethnic group",
+}
 
 
 def view(child: Child, kind: str, rng: random.Random, completeness: float = 1.0) -> dict[str, Any]:
@@ -353,8 +421,11 @@ def view(child: Child, kind: str, rng: random.Random, completeness: float = 1.0)
         person["postcode"] = child.previous_postcode if moved else child.postcode
     if rng.random() < p.address:
         person["address"] = child.address
-    ids = {scheme: value for scheme, chance in p.ids
-           if (value := getattr(child, _ID_ATTRS[scheme])) and rng.random() < chance}
+    ids = {
+        scheme: value
+        for scheme, chance in p.ids
+        if (value := getattr(child, _ID_ATTRS[scheme])) and rng.random() < chance
+    }
     if ids:
         person["identifiers"] = ids
     if rng.random() < p.ethnicity * completeness:

@@ -13,24 +13,26 @@ from typing import Any
 from app.demo.people import Pick
 
 # (location description, phrase for a summary, A&E assault location type)
-PLACES = Pick([
-    (("Bus stop", "a bus stop on the main road", "street"), 10),
-    (("Park", "the local park", "park"), 10),
-    (("Shopping parade", "a takeaway on the shopping parade", "shop"), 7),
-    (("Ginnel", "the entrance to a ginnel behind terraced houses", "street"), 7),
-    (("School gates", "the school gates", "school"), 5),
-    (("Residential address", "a house party", "home"), 5),
-    (("Friend's address", "a friend's house", "home"), 4),
-    (("Canal towpath", "a bench on the canal towpath", "street"), 3),
-    (("Bus station", "Leeds bus station", "public transport"), 3),
-    (("Railway station", "Leeds railway station", "public transport"), 2),
-    (("Petrol station", "a petrol station forecourt", "street"), 3),
-    (("Recreation ground", "the recreation ground", "park"), 5),
-    (("Convenience store", "a convenience store", "shop"), 5),
-    (("Licensed premises", "a pub car park", "licensed premises"), 2),
-    (("Retail park", "a retail park car park", "street"), 3),
-    (("Street", "the corner of a residential street", "street"), 12),
-])
+PLACES = Pick(
+    [
+        (("Bus stop", "a bus stop on the main road", "street"), 10),
+        (("Park", "the local park", "park"), 10),
+        (("Shopping parade", "a takeaway on the shopping parade", "shop"), 7),
+        (("Ginnel", "the entrance to a ginnel behind terraced houses", "street"), 7),
+        (("School gates", "the school gates", "school"), 5),
+        (("Residential address", "a house party", "home"), 5),
+        (("Friend's address", "a friend's house", "home"), 4),
+        (("Canal towpath", "a bench on the canal towpath", "street"), 3),
+        (("Bus station", "Leeds bus station", "public transport"), 3),
+        (("Railway station", "Leeds railway station", "public transport"), 2),
+        (("Petrol station", "a petrol station forecourt", "street"), 3),
+        (("Recreation ground", "the recreation ground", "park"), 5),
+        (("Convenience store", "a convenience store", "shop"), 5),
+        (("Licensed premises", "a pub car park", "licensed premises"), 2),
+        (("Retail park", "a retail park car park", "street"), 3),
+        (("Street", "the corner of a residential street", "street"), 12),
+    ]
+)
 
 _SUMMARIES: dict[str, tuple[str, ...]] = {
     "assault": (
@@ -100,20 +102,43 @@ _SUMMARIES: dict[str, tuple[str, ...]] = {
 }
 # What a weapon did, for the summaries: (wound, attack, threat, item carried).
 _WEAPON_WORDS = {
-    "knife": ("a stab wound to the {body}", "threatened with a knife and punched", "under threat of a knife",
-              "a lock knife"),
-    "bladed_article": ("a deep cut to the {body}", "threatened with a blade and punched", "under threat of a machete",
-                       "a machete"),
-    "blunt_instrument": ("a head injury from a blow with a metal bar", "hit with a metal bar",
-                         "under threat of a baseball bat", "a knuckleduster"),
-    "firearm": ("a gunshot wound to the {body}", "threatened with what looked like a handgun", "at gunpoint",
-                "an imitation firearm"),
-    "corrosive": ("burns from a corrosive liquid", "sprayed with a corrosive liquid",
-                  "under threat of a corrosive liquid", "a bottle of ammonia"),
-    "other": ("a cut to the {body} from a broken bottle", "hit with a bottle", "with threats of violence",
-              "a screwdriver"),
-    "none": ("a broken jaw after being punched and stamped on", "punched and kicked", "by force",
-             "a weapon"),
+    "knife": (
+        "a stab wound to the {body}",
+        "threatened with a knife and punched",
+        "under threat of a knife",
+        "a lock knife",
+    ),
+    "bladed_article": (
+        "a deep cut to the {body}",
+        "threatened with a blade and punched",
+        "under threat of a machete",
+        "a machete",
+    ),
+    "blunt_instrument": (
+        "a head injury from a blow with a metal bar",
+        "hit with a metal bar",
+        "under threat of a baseball bat",
+        "a knuckleduster",
+    ),
+    "firearm": (
+        "a gunshot wound to the {body}",
+        "threatened with what looked like a handgun",
+        "at gunpoint",
+        "an imitation firearm",
+    ),
+    "corrosive": (
+        "burns from a corrosive liquid",
+        "sprayed with a corrosive liquid",
+        "under threat of a corrosive liquid",
+        "a bottle of ammonia",
+    ),
+    "other": (
+        "a cut to the {body} from a broken bottle",
+        "hit with a bottle",
+        "with threats of violence",
+        "a screwdriver",
+    ),
+    "none": ("a broken jaw after being punched and stamped on", "punched and kicked", "by force", "a weapon"),
     "unknown": ("a wound to the {body}", "assaulted", "with threats of violence", "a weapon"),
 }
 _BODY = ("leg", "thigh", "arm", "back", "buttock", "hand", "shoulder")
@@ -136,8 +161,13 @@ _REASONS = (
     "Officers concerned about home conditions when returning {child} home late at night: no adult present and "
     "little food in the house. Referral for a welfare check and early help.",
 )
-_THIN_REASONS = ("FYI", "for info", "For information only.", "Child involved in incident, see log.",
-                 "As per crime report.")
+_THIN_REASONS = (
+    "FYI",
+    "for info",
+    "For information only.",
+    "Child involved in incident, see log.",
+    "As per crime report.",
+)
 _VOICES = (
     "Said {he} just wants things to calm down and is scared to walk to school.",
     "Did not want to talk about what happened; said \"I'm fine, it's nothing\".",
@@ -169,8 +199,7 @@ _EDUCATION: dict[str, tuple[str, ...]] = {
         "arranged; family offered support through the process.",
     ),
     "managed_move": (
-        "Managed move to another school agreed after repeated conflict with a peer group; transition support "
-        "in place.",
+        "Managed move to another school agreed after repeated conflict with a peer group; transition support in place.",
     ),
     "alternative_provision": (
         "Attending alternative provision three days a week; attendance there is good and {he} engages well with "
@@ -189,13 +218,25 @@ def _fill(template: str, sex: str, age: int, **extra: Any) -> str:
     return template.format(child=child, Child=child[0].upper() + child[1:], **_PRONOUNS[sex], **extra)
 
 
-def incident_summary(rng: random.Random, category: str, weapon: str | None, sex: str, age: int, place: str,
-                     ward: str, blaming: bool) -> str:
+def incident_summary(
+    rng: random.Random, category: str, weapon: str | None, sex: str, age: int, place: str, ward: str, blaming: bool
+) -> str:
     """A police summary of an incident about its first child; ``blaming`` adds a victim-blaming phrase."""
     wound, attack, threat, item = _WEAPON_WORDS[weapon or "unknown"]
-    text = _fill(rng.choice(_SUMMARIES[category]), sex, age, place=place, ward=ward,
-                 wound=wound.format(body=rng.choice(_BODY)), attack=attack, threat=threat, item=item,
-                 Item=item[0].upper() + item[1:], n=rng.randint(2, 4), town=rng.choice(_TOWNS))
+    text = _fill(
+        rng.choice(_SUMMARIES[category]),
+        sex,
+        age,
+        place=place,
+        ward=ward,
+        wound=wound.format(body=rng.choice(_BODY)),
+        attack=attack,
+        threat=threat,
+        item=item,
+        Item=item[0].upper() + item[1:],
+        n=rng.randint(2, 4),
+        town=rng.choice(_TOWNS),
+    )
     return f"{text} {_fill(rng.choice(_BLAMING), sex, age)}" if blaming else text
 
 
@@ -217,5 +258,11 @@ def voice_of_child(rng: random.Random, sex: str, age: int) -> str:
 
 def education_summary(rng: random.Random, report_type: str, sex: str, age: int, ward: str) -> str:
     """A school's summary for one kind of education report."""
-    return _fill(rng.choice(_EDUCATION[report_type]), sex, age, ward=ward, pct=rng.randint(55, 86),
-                 days=rng.choice(("one day", "two days", "three days", "five days")))
+    return _fill(
+        rng.choice(_EDUCATION[report_type]),
+        sex,
+        age,
+        ward=ward,
+        pct=rng.randint(55, 86),
+        days=rng.choice(("one day", "two days", "three days", "five days")),
+    )

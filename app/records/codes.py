@@ -113,18 +113,29 @@ _DFE_EXTENDED = {
 # ("White: Roma"), and then the group must be the category's own.
 _ONS_GROUPS = {
     "asian asian british or asian welsh": {
-        "bangladeshi": "A3", "chinese": "A4", "indian": "A1", "pakistani": "A2", "other asian": "A9",
+        "bangladeshi": "A3",
+        "chinese": "A4",
+        "indian": "A1",
+        "pakistani": "A2",
+        "other asian": "A9",
     },
     "black black british black welsh caribbean or african": {
-        "african": "B2", "caribbean": "B1", "other black": "B9",
+        "african": "B2",
+        "caribbean": "B1",
+        "other black": "B9",
     },
     "mixed or multiple ethnic groups": {
-        "white and asian": "M3", "white and black african": "M2", "white and black caribbean": "M1",
+        "white and asian": "M3",
+        "white and black african": "M2",
+        "white and black caribbean": "M1",
         "other mixed or multiple": "M9",
     },
     "white": {
-        "english welsh scottish northern irish or british": "W1", "irish": "W2",
-        "gypsy or irish traveller": "W3", "roma": "W9", "other white": "W9",
+        "english welsh scottish northern irish or british": "W1",
+        "irish": "W2",
+        "gypsy or irish traveller": "W3",
+        "roma": "W9",
+        "other white": "W9",
     },
     "other ethnic group": {"arab": "O2", "any other ethnic group": "O9"},
 }

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -60,47 +60,65 @@ def body_hash(body: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+# Statements built once: ingest is the hot path (bulk import, agency systems catching up after
+# an outage), and building and caching a statement per call costs more than running it. They run
+# as Core on the session's connection, bypassing the ORM unit of work for the same reason.
+_FIND_RECORD = select(Record.id, Record.version).where(
+    Record.agency == bindparam("agency"),
+    Record.record_type == bindparam("record_type"),
+    Record.source_ref == bindparam("source_ref"),
+)
+_FIND_VERSION_HASH = select(RecordVersion.body_hash).where(
+    RecordVersion.record_id == bindparam("record_id"), RecordVersion.version == bindparam("version")
+)
+_SUBJECTS = (
+    select(RecordSubject.position, RecordSubject.child_id, RecordSubject.role)
+    .where(RecordSubject.record_id == bindparam("record_id"))
+    .order_by(RecordSubject.position)
+)
+_INSERT_RECORD = insert(Record.__table__)
+_INSERT_VERSION = insert(RecordVersion.__table__)
+_INSERT_SUBJECT = insert(RecordSubject.__table__)
+_MARK_CURRENT = (
+    update(Record.__table__)
+    .where(Record.__table__.c.id == bindparam("record_id"))
+    .values(version=bindparam("new_version"), updated_at=bindparam("now"))
+)
+_UNLINK = delete(RecordSubject.__table__).where(RecordSubject.__table__.c.record_id == bindparam("record_id"))
+
+
 def ingest(
     session: Session, writer: Writer, kind: RecordKind, record: RecordIn, now: datetime | None = None
 ) -> IngestResult:
     """Store ``record`` from ``writer`` in the session's transaction and return what happened."""
-    # Core statements rather than ORM objects: ingest is the hot path (bulk import, agency
-    # systems catching up after an outage) and the unit of work costs more than the SQL here.
+    conn = session.connection()
     now = now or utc_now()
     body = record.model_dump(mode="json")
     digest = body_hash(body)
-    existing = session.execute(
-        select(Record.id, Record.version).where(
-            Record.agency == writer.agency, Record.record_type == kind.name, Record.source_ref == record.source_ref
-        )
+    existing = conn.execute(
+        _FIND_RECORD, {"agency": writer.agency, "record_type": kind.name, "source_ref": record.source_ref}
     ).first()
     if existing is None:
         record_id = uuid.uuid4()
-        session.execute(
-            insert(Record),
-            [
-                {
-                    "id": record_id,
-                    "record_type": kind.name,
-                    "agency": writer.agency,
-                    "source_ref": record.source_ref,
-                    "version": record.version,
-                    "first_received_at": now,
-                    "updated_at": now,
-                }
-            ],
+        conn.execute(
+            _INSERT_RECORD,
+            {
+                "id": record_id,
+                "record_type": kind.name,
+                "agency": writer.agency,
+                "source_ref": record.source_ref,
+                "version": record.version,
+                "first_received_at": now,
+                "updated_at": now,
+            },
         )
-        _add_version(session, record_id, record.version, body, digest, writer, now)
-        session.execute(insert(kind.table), [{"record_id": record_id, **kind.columns(record)}])
-        children = _link(session, record_id, kind, record, previous={})
+        _add_version(conn, record_id, record.version, body, digest, writer, now)
+        conn.execute(insert(kind.table.__table__), {"record_id": record_id, **kind.columns(record)})
+        children = _link(conn, record_id, kind, record, previous={})
         return _result(record_id, record, record.version, kind, "created", children)
 
     record_id, current = existing
-    same_version = session.scalar(
-        select(RecordVersion.body_hash).where(
-            RecordVersion.record_id == record_id, RecordVersion.version == record.version
-        )
-    )
+    same_version = conn.execute(_FIND_VERSION_HASH, {"record_id": record_id, "version": record.version}).scalar()
     if same_version is not None:
         if same_version != digest:
             raise ProblemError(
@@ -110,29 +128,24 @@ def ingest(
                 "send an amendment with a higher version",
                 kind="version-conflict",
             )
-        return _result(record_id, record, current, kind, "unchanged", _current_children(session, record_id))
+        return _result(record_id, record, current, kind, "unchanged", _current_children(conn, record_id))
 
-    _add_version(session, record_id, record.version, body, digest, writer, now)
+    _add_version(conn, record_id, record.version, body, digest, writer, now)
     if record.version < current:
         # A late-arriving older version is history, not news: keep it, change nothing current.
-        return _result(record_id, record, current, kind, "superseded", _current_children(session, record_id))
+        return _result(record_id, record, current, kind, "superseded", _current_children(conn, record_id))
 
-    previous = dict(
-        session.execute(
-            select(RecordSubject.position, RecordSubject.child_id).where(RecordSubject.record_id == record_id)
-        )
-        .tuples()
-        .all()
-    )
-    session.execute(update(Record).where(Record.id == record_id).values(version=record.version, updated_at=now))
-    session.execute(update(kind.table).where(kind.table.record_id == record_id).values(**kind.columns(record)))
-    session.execute(delete(RecordSubject).where(RecordSubject.record_id == record_id))
-    children = _link(session, record_id, kind, record, previous)
+    previous = {position: child for position, child, _ in conn.execute(_SUBJECTS, {"record_id": record_id})}
+    conn.execute(_MARK_CURRENT, {"record_id": record_id, "new_version": record.version, "now": now})
+    table = kind.table.__table__
+    conn.execute(update(table).where(table.c.record_id == record_id).values(**kind.columns(record)))
+    conn.execute(_UNLINK, {"record_id": record_id})
+    children = _link(conn, record_id, kind, record, previous)
     return _result(record_id, record, record.version, kind, "amended", children)
 
 
 def _add_version(
-    session: Session,
+    conn: Connection,
     record_id: uuid.UUID,
     version: int,
     body: dict[str, Any],
@@ -140,28 +153,26 @@ def _add_version(
     writer: Writer,
     now: datetime,
 ) -> None:
-    session.execute(
-        insert(RecordVersion),
-        [
-            {
-                "id": uuid.uuid4(),
-                "record_id": record_id,
-                "version": version,
-                "body": body,
-                "body_hash": digest,
-                "received_at": now,
-                "received_by": writer.sub,
-            }
-        ],
+    conn.execute(
+        _INSERT_VERSION,
+        {
+            "id": uuid.uuid4(),
+            "record_id": record_id,
+            "version": version,
+            "body": body,
+            "body_hash": digest,
+            "received_at": now,
+            "received_by": writer.sub,
+        },
     )
 
 
 def _link(
-    session: Session, record_id: uuid.UUID, kind: RecordKind, record: RecordIn, previous: dict[int, uuid.UUID]
+    conn: Connection, record_id: uuid.UUID, kind: RecordKind, record: RecordIn, previous: dict[int, uuid.UUID]
 ) -> list[LinkedChild]:
     rows, linked = [], []
     for subj in kind.subjects(record):
-        child_id = resolve_child(session, subj.person, previous.get(subj.position))
+        child_id = resolve_child(conn, subj.person, previous.get(subj.position))
         person = subj.person
         rows.append(
             {
@@ -176,21 +187,22 @@ def _link(
             }
         )
         linked.append(LinkedChild(child_id=str(child_id), role=subj.role, position=subj.position))
-    session.execute(insert(RecordSubject), rows)
+    conn.execute(_INSERT_SUBJECT, rows)
     return linked
 
 
-def _current_children(session: Session, record_id: uuid.UUID) -> list[LinkedChild]:
-    rows = session.execute(
-        select(RecordSubject.child_id, RecordSubject.role, RecordSubject.position)
-        .where(RecordSubject.record_id == record_id)
-        .order_by(RecordSubject.position)
-    )
-    return [LinkedChild(child_id=str(c), role=r, position=p) for c, r, p in rows]
+def _current_children(conn: Connection, record_id: uuid.UUID) -> list[LinkedChild]:
+    rows = conn.execute(_SUBJECTS, {"record_id": record_id})
+    return [LinkedChild(child_id=str(c), role=r, position=p) for p, c, r in rows]
 
 
 def _result(
-    record_id: uuid.UUID, record: RecordIn, current: int, kind: RecordKind, outcome: str, children: list[LinkedChild]
+    record_id: uuid.UUID,
+    record: RecordIn,
+    current: int,
+    kind: RecordKind,
+    outcome: str,
+    children: list[LinkedChild],
 ) -> IngestResult:
     return IngestResult(
         id=str(record_id),
@@ -198,8 +210,8 @@ def _result(
         source_ref=record.source_ref,
         version=record.version,
         current_version=current,
-        outcome=outcome,
-        children=children,  # type: ignore[arg-type]
+        outcome=outcome,  # type: ignore[arg-type]
+        children=children,
     )
 
 
