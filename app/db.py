@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -145,3 +145,13 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def serialise_appenders(conn: Any, key: int) -> None:
+    """Make concurrent transactions that append to one chain take turns until they commit.
+
+    PostgreSQL: a transaction-scoped advisory lock, released by commit or rollback. SQLite: write
+    transactions already hold the database's single write lock (BEGIN IMMEDIATE), so nothing to do.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})

@@ -5,9 +5,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from app import health
+from app.audit import router as audit
 from app.config import Settings, get_settings
 from app.db import Database
 from app.errors import install_handlers
+from app.frontdoor import router as frontdoor
 from app.middleware import RequestGuard
 from app.policy.loader import load_policy
 from app.records import router as records
@@ -33,6 +35,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     install_handlers(app)
     app.include_router(health.router)
     app.include_router(records.router)
+    app.include_router(frontdoor.router)
+    app.include_router(audit.router)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     return app
 

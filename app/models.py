@@ -1,5 +1,6 @@
 """Import every ORM model so that Alembic and the tests see the whole schema."""
 
+from app.audit.models import AccessNotification, AuditEvent, AuditEventChild, BreakGlassGrant
 from app.people.models import Child, ChildIdentifier
 from app.records.models import (
     AeAttendance,
@@ -13,6 +14,10 @@ from app.records.models import (
 )
 
 __all__ = [
+    "AccessNotification",
+    "AuditEvent",
+    "AuditEventChild",
+    "BreakGlassGrant",
     "AeAttendance",
     "Child",
     "ChildIdentifier",

@@ -1,11 +1,42 @@
-"""Access decisions. Deny by default: anything a policy file does not grant is refused."""
+"""Every access decision in the service: deny by default.
+
+Three faces, one definition each:
+- ``authorize_action``: may this caller do this action, for this stated purpose?
+- ``scope_clause`` (used by ``child_in_scope`` and ``scope_children``): which children may they see?
+- ``redact``: which fields of a record may they read?
+Routers and services never decide access themselves; they ask here.
+"""
 
 from __future__ import annotations
 
+import re
+import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
 
+from sqlalchemy import ColumnElement, Connection, Select, or_, select
+
+from app.audit.models import BreakGlassGrant
+from app.people.models import Child
+from app.policy.conditions import SCOPES
 from app.policy.loader import Policy
 from app.security.caller import Caller
+
+S = TypeVar("S", bound=Select[Any])
+
+# Actions that do not touch personal data need no stated purpose.
+_NO_PURPOSE_NEEDED = {"ingest"}
+_REASON = re.compile(r"^[^\x00-\x1f\x7f]{10,500}$")
+
+
+class Denied(Exception):
+    """The policy refuses. ``status`` is what the client gets; ``code`` goes in the audit row."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.detail = status, code, detail
 
 
 @dataclass(frozen=True)
@@ -17,11 +48,170 @@ class Decision:
         return self.allowed
 
 
+@dataclass(frozen=True)
+class Access:
+    """A caller allowed to do ``action`` for ``purpose``, through the roles that grant both."""
+
+    policy: Policy
+    caller: Caller
+    action: str
+    purpose: str | None
+    roles: tuple[str, ...]
+    break_glass_reason: str | None
+    now: datetime
+
+    @property
+    def may_break_glass(self) -> bool:
+        return any(self.policy.roles[r].break_glass for r in self.roles)
+
+
 def can_ingest(policy: Policy, caller: Caller, record_type: str) -> Decision:
     """May this caller post a record of this type, owned by the caller's agency?"""
-    if not any(policy.roles.get(r) is not None and policy.roles[r].ingest for r in caller.roles):
+    if not any(r in policy.roles and "ingest" in policy.roles[r].actions for r in caller.roles):
         return Decision(False, "only agency systems post records")
     agency = policy.agencies.get(caller.agency)
     if agency is None or record_type not in agency.writes:
         return Decision(False, f"agency '{caller.agency}' does not own {record_type} records")
     return Decision(True, "agency system posting its own agency's record type")
+
+
+def authorize_action(
+    policy: Policy,
+    caller: Caller,
+    action: str,
+    purpose: str | None,
+    now: datetime,
+    break_glass_reason: str | None = None,
+) -> Access:
+    """Check the action and the stated purpose against the caller's roles; raise Denied if refused."""
+    granting = [r for r in caller.roles if r in policy.roles and action in policy.roles[r].actions]
+    if not granting:
+        raise Denied(403, "action_not_granted", f"the caller's roles may not {action.replace('_', ' ')}")
+    if action in _NO_PURPOSE_NEEDED:
+        return Access(policy, caller, action, None, tuple(granting), None, now)
+    if not purpose:
+        raise Denied(400, "purpose_missing", "state the purpose of this access in the X-Access-Purpose header")
+    roles = tuple(r for r in granting if purpose in policy.roles[r].purposes)
+    if not roles:
+        allowed = sorted({p for r in granting for p in policy.roles[r].purposes})
+        raise Denied(403, "purpose_not_allowed", f"purpose '{purpose[:60]}' is not allowed; allowed: {allowed}")
+    access = Access(policy, caller, action, purpose, roles, break_glass_reason, now)
+    if break_glass_reason is not None:
+        if not access.may_break_glass:
+            raise Denied(403, "break_glass_not_allowed", "the caller's role may not break glass")
+        if not _REASON.match(break_glass_reason.strip()):
+            raise Denied(
+                422, "break_glass_reason_invalid", "X-Break-Glass-Reason must be 10 to 500 characters of plain text"
+            )
+    return access
+
+
+def scope_clause(access: Access, grants: bool = True) -> ColumnElement[bool]:
+    """The children this access may see: its roles' scopes, plus (``grants``) unexpired break-glass grants."""
+    clauses = [SCOPES[access.policy.roles[r].scope](access.caller, access.now) for r in access.roles]
+    if grants and access.may_break_glass:
+        clauses.append(Child.id.in_(_granted(access)))
+    return or_(*clauses)
+
+
+def _granted(access: Access) -> Select[Any]:
+    return select(BreakGlassGrant.child_id).where(
+        BreakGlassGrant.actor_sub == access.caller.sub, BreakGlassGrant.expires_at > access.now
+    )
+
+
+def scope_children(access: Access, stmt: S) -> S:
+    """Restrict a query that selects from ``child`` to the children this access may see."""
+    return stmt.where(scope_clause(access))
+
+
+def child_in_scope(conn: Connection, access: Access, child_id: uuid.UUID, grants: bool = True) -> bool:
+    """May this access see this child? False also when the child does not exist: the two must look alike."""
+    stmt = select(Child.id).where(Child.id == child_id, scope_clause(access, grants))
+    return conn.execute(stmt).first() is not None
+
+
+def has_grant(conn: Connection, access: Access, child_id: uuid.UUID) -> bool:
+    """Does an unexpired break-glass grant let this caller see this child?"""
+    if not access.may_break_glass:
+        return False
+    return conn.execute(_granted(access).where(BreakGlassGrant.child_id == child_id)).first() is not None
+
+
+def child_exists(conn: Connection, child_id: uuid.UUID) -> bool:
+    return conn.execute(select(Child.id).where(Child.id == child_id)).first() is not None
+
+
+def readable_groups(access: Access, target: str) -> tuple[str, ...]:
+    """Field groups of ``target`` ("person" or a record type) that this access may read."""
+    names: list[str] = []
+    for role in access.roles:
+        names.extend(g for g in access.policy.roles[role].read.get(target, ()) if g not in names)  # type: ignore[call-overload]
+    return tuple(names)
+
+
+def _copy(source: Any, target: dict[str, Any], path: list[str]) -> None:
+    """Copy the value at ``path`` (parts may end in [] for lists) from source into target."""
+    head, rest = path[0], path[1:]
+    is_list = head.endswith("[]")
+    key = head.removesuffix("[]")
+    if not isinstance(source, dict) or key not in source:
+        return
+    value = source[key]
+    if not rest:
+        target[key] = value
+        return
+    if is_list:
+        items = target.setdefault(key, [{} for _ in value or []])
+        for item_source, item_target in zip(value or [], items, strict=False):
+            _copy(item_source, item_target, rest)
+    else:
+        _copy(value, target.setdefault(key, {}), rest)
+
+
+def project(source: dict[str, Any], fields: Iterable[str]) -> dict[str, Any]:
+    """Only the named dotted fields of ``source``; anything not named is absent, not null."""
+    out: dict[str, Any] = {}
+    for field in fields:
+        _copy(source, out, field.split("."))
+    return out
+
+
+def person_view(access: Access, person: dict[str, Any] | None) -> tuple[dict[str, Any] | None, set[str]]:
+    """The child's own fields this access may read, and the groups that disclosed them."""
+    groups = readable_groups(access, "person")
+    if person is None or not groups:
+        return None, set()
+    fields = [f for g in groups for f in access.policy.person_groups[g]]
+    return project(person, fields), {f"person.{g}" for g in groups}
+
+
+def redact(
+    access: Access, record_type: str, body: dict[str, Any], positions: Iterable[int]
+) -> tuple[dict[str, Any] | None, set[str]]:
+    """The record as this access may see it, for the child at ``positions`` in it.
+
+    None if the record type is not readable at all. Other people in an incident appear by role
+    only: one child's record is never a way to read another child's identity.
+    """
+    groups = readable_groups(access, record_type)
+    if not groups:
+        return None, set()
+    fields = [f for g in groups for f in access.policy.record_groups[record_type][g]]
+    view = project(body, fields)
+    disclosed = {f"{record_type}.{g}" for g in groups}
+    wanted = set(positions)
+    if record_type == "incident":
+        for index, entry in enumerate(view.get("persons", [])):
+            entry["subject"] = index in wanted
+            if index in wanted:
+                person, person_groups = person_view(access, body["persons"][index].get("person"))
+                if person is not None:
+                    entry["person"] = person
+                    disclosed |= person_groups
+    else:
+        person, person_groups = person_view(access, body.get("person"))
+        if person is not None:
+            view["person"] = person
+            disclosed |= person_groups
+    return view, disclosed

@@ -9,7 +9,8 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from app.policy.schema import AGENCIES, AgenciesFile, AgencyPolicy, RolePolicy, RolesFile
+from app.policy.schema import AGENCIES, AgenciesFile, AgencyPolicy, FieldGroupsFile, RolePolicy, RolesFile
+from app.records.kinds import KINDS
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -22,6 +23,10 @@ class PolicyError(RuntimeError):
 class Policy:
     agencies: dict[str, AgencyPolicy]
     roles: dict[str, RolePolicy]
+    purposes: dict[str, str]
+    person_groups: dict[str, tuple[str, ...]]
+    record_groups: dict[str, dict[str, tuple[str, ...]]]
+    break_glass_minutes: int
     source: Path
 
 
@@ -39,16 +44,90 @@ def _load(path: Path, model: type[M]) -> M:
         raise PolicyError(f"{path}: {problems}") from exc
 
 
+def _check_fields(path: Path, groups: FieldGroupsFile) -> None:
+    """Every group path must name a real field of its record type (or of the person)."""
+    from app.records.schemas import Person
+
+    def known(model: type[BaseModel], dotted: str) -> bool:
+        current: type[BaseModel] | None = model
+        for part in dotted.replace("[]", "").split("."):
+            if current is None or part not in current.model_fields:
+                return False
+            annotation = current.model_fields[part].annotation
+            current = _submodel(annotation)
+        return True
+
+    for name, fields in groups.person.items():
+        for field in fields:
+            if not known(Person, field):
+                raise PolicyError(f"{path}: person.{name}: '{field}' is not a field of a person")
+    for record_type, record_groups in groups.records.items():
+        schema = KINDS[record_type].schema
+        seen: dict[str, str] = {}
+        for name, fields in record_groups.items():
+            for field in fields:
+                if not known(schema, field):
+                    raise PolicyError(
+                        f"{path}: records.{record_type}.{name}: '{field}' is not a field of {record_type}"
+                    )
+                if field in seen:
+                    raise PolicyError(f"{path}: records.{record_type}: '{field}' is in both {seen[field]} and {name}")
+                seen[field] = name
+
+
+def _submodel(annotation: object) -> type[BaseModel] | None:
+    """The Pydantic model inside an annotation such as ``Location``, ``list[InvolvedPerson]`` or ``X | None``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _submodel(arg)
+        if found is not None:
+            return found
+    return None
+
+
 def load_policy(directory: Path) -> Policy:
-    """Read and check every policy file in ``directory``."""
-    agencies = _load(directory / "agencies.yaml", AgenciesFile)
-    roles = _load(directory / "roles.yaml", RolesFile)
+    """Read and check every policy file in ``directory``, including the references between them."""
+    agencies_path, roles_path, groups_path = (
+        directory / n for n in ("agencies.yaml", "roles.yaml", "field_groups.yaml")
+    )
+    agencies = _load(agencies_path, AgenciesFile)
+    roles = _load(roles_path, RolesFile)
+    groups = _load(groups_path, FieldGroupsFile)
     unknown = sorted(set(agencies.agencies) - set(AGENCIES))
     missing = sorted(set(AGENCIES) - set(agencies.agencies))
     if unknown or missing:
         raise PolicyError(
-            f"{directory / 'agencies.yaml'}: agencies must be exactly {list(AGENCIES)}"
+            f"{agencies_path}: agencies must be exactly {list(AGENCIES)}"
             + (f"; unknown {unknown}" if unknown else "")
             + (f"; missing {missing}" if missing else "")
         )
-    return Policy(agencies=agencies.agencies, roles=roles.roles, source=directory)
+    _check_fields(groups_path, groups)
+    for role_name, role in roles.roles.items():
+        for purpose in role.purposes:
+            if purpose not in roles.purposes:
+                raise PolicyError(
+                    f"{roles_path}: roles.{role_name}: purpose '{purpose}' is not declared under purposes"
+                )
+        for target, names in role.read.items():
+            declared = groups.person if target == "person" else groups.records.get(target, {})
+            for name in names:
+                if name not in declared:
+                    raise PolicyError(
+                        f"{roles_path}: roles.{role_name}.read.{target}: field group '{name}' is not "
+                        f"defined in {groups_path.name}"
+                    )
+        reads = any(a in role.actions for a in ("read_child_record", "search_children"))
+        if reads and role.scope == "none":
+            raise PolicyError(f"{roles_path}: roles.{role_name}: reads children but its scope is 'none'")
+        if reads and not role.purposes:
+            raise PolicyError(f"{roles_path}: roles.{role_name}: reads children but states no purpose")
+    return Policy(
+        agencies=agencies.agencies,
+        roles=roles.roles,
+        purposes=roles.purposes,
+        person_groups={k: tuple(v) for k, v in groups.person.items()},
+        record_groups={t: {k: tuple(v) for k, v in g.items()} for t, g in groups.records.items()},
+        break_glass_minutes=roles.break_glass_minutes,
+        source=directory,
+    )

@@ -51,6 +51,8 @@ class RecordKind:
     columns: Callable[[Any], dict[str, Any]]
     subjects: Callable[[Any], list[Subject]]
     checks: Callable[[Any, Clock], Iterator[FieldError]]
+    # The body field that says when the thing happened: what a chronology orders by.
+    event_field: str
 
 
 def _single(role: str = "subject") -> Callable[[Any], list[Subject]]:
@@ -123,6 +125,7 @@ KINDS: dict[str, RecordKind] = {
             },
             subjects=_incident_subjects,
             checks=_incident_checks,
+            event_field="occurred_at",
         ),
         RecordKind(
             name="ppn",
@@ -143,6 +146,7 @@ KINDS: dict[str, RecordKind] = {
             },
             subjects=_single(),
             checks=_ppn_checks,
+            event_field="submitted_at",
         ),
         RecordKind(
             name="ae_attendance",
@@ -161,6 +165,7 @@ KINDS: dict[str, RecordKind] = {
             },
             subjects=_single(),
             checks=_ae_checks,
+            event_field="arrived_at",
         ),
         RecordKind(
             name="yjs_case",
@@ -178,6 +183,7 @@ KINDS: dict[str, RecordKind] = {
             },
             subjects=_single(),
             checks=_yjs_checks,
+            event_field="started_on",
         ),
         RecordKind(
             name="education_report",
@@ -188,6 +194,7 @@ KINDS: dict[str, RecordKind] = {
             columns=lambda r: {"school_urn": r.school_urn, "report_type": r.report_type, "reported_on": r.reported_on},
             subjects=_single(),
             checks=_education_checks,
+            event_field="reported_on",
         ),
     ]
 }

@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Body, Depends, Request, Response
 
+from app.audit.chain import Entry
+from app.audit.service import actor_of, record_alone
 from app.db import Database, utc_now
 from app.errors import PROBLEM_JSON, ProblemError
 from app.policy.engine import can_ingest
@@ -38,10 +40,14 @@ def clock(request: Request) -> Clock:
 
 
 def authorize_ingest(request: Request, caller: Caller, kind: RecordKind) -> Writer:
+    """The policy decides whether this caller may post this type; a refusal is audited."""
     decision = can_ingest(request.app.state.policy, caller, kind.name)
+    rid = request.scope.get("state", {}).get("request_id")
     if not decision:
+        entry = Entry(actor_of(caller), "ingest", "DENY", reason=f"not_owner_of_{kind.name}", request_id=rid)
+        record_alone(request.app.state.db, entry)
         raise ProblemError(403, "Forbidden", decision.reason, kind="forbidden")
-    return Writer(sub=caller.sub, agency=caller.agency)
+    return Writer(sub=caller.sub, agency=caller.agency, roles=caller.roles, request_id=rid)
 
 
 def _endpoint(kind: RecordKind):  # noqa: ANN202 - FastAPI reads the signature

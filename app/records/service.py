@@ -20,6 +20,7 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.audit.chain import Actor, Entry, append
 from app.db import Database, utc_now
 from app.errors import ProblemError, pydantic_errors, validation_problem
 from app.people.identifiers import name_key
@@ -37,6 +38,21 @@ class Writer:
 
     sub: str
     agency: str
+    roles: tuple[str, ...] = ("agency_system",)
+    request_id: str | None = None
+
+    def audit(self, result: IngestResult) -> Entry:
+        return Entry(
+            Actor(self.sub, self.agency, self.roles),
+            "ingest",
+            "ALLOW",
+            purpose="ingest",
+            reason=result.outcome,
+            child_ids=[c.child_id for c in result.children],
+            record_ids=[result.id],
+            field_groups=[result.record_type],
+            request_id=self.request_id,
+        )
 
 
 def parse(kind: RecordKind, data: Any, clock: Clock) -> RecordIn:
@@ -90,9 +106,18 @@ _UNLINK = delete(RecordSubject.__table__).where(RecordSubject.__table__.c.record
 def ingest(
     session: Session, writer: Writer, kind: RecordKind, record: RecordIn, now: datetime | None = None
 ) -> IngestResult:
-    """Store ``record`` from ``writer`` in the session's transaction and return what happened."""
+    """Store ``record`` from ``writer`` in the session's transaction, audit it, and say what happened.
+
+    The audit row joins the same transaction: a record is never stored without its audit row.
+    """
     conn = session.connection()
     now = now or utc_now()
+    result = _store(conn, writer, kind, record, now)
+    append(conn, writer.audit(result), now)
+    return result
+
+
+def _store(conn: Connection, writer: Writer, kind: RecordKind, record: RecordIn, now: datetime) -> IngestResult:
     body = record.model_dump(mode="json")
     digest = body_hash(body)
     existing = conn.execute(

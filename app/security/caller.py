@@ -7,6 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from app.audit.chain import ANONYMOUS, Entry
+from app.audit.service import record_alone
 from app.errors import ProblemError
 from app.security.tokens import InvalidToken, TokenVerifier
 
@@ -19,7 +21,10 @@ class Caller:
     org: str | None = None
 
 
-def _unauthenticated(detail: str) -> ProblemError:
+def _unauthenticated(request: Request, detail: str) -> ProblemError:
+    # Failed authentication is on record too (who is unknown; the reason is not).
+    rid = request.scope.get("state", {}).get("request_id")
+    record_alone(request.app.state.db, Entry(ANONYMOUS, "authenticate", "DENY", reason=detail[:200], request_id=rid))
     return ProblemError(
         401, "Not authenticated", detail, kind="unauthenticated", headers={"WWW-Authenticate": 'Bearer realm="shield"'}
     )
@@ -30,12 +35,12 @@ def current_caller(request: Request) -> Caller:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise _unauthenticated("a bearer token is required")
+        raise _unauthenticated(request, "a bearer token is required")
     verifier: TokenVerifier = request.app.state.verifier
     try:
         claims = verifier.verify(token.strip())
     except InvalidToken as exc:
-        raise _unauthenticated(str(exc)) from exc
+        raise _unauthenticated(request, str(exc)) from exc
     return Caller(sub=claims.sub, agency=claims.agency, roles=claims.roles, org=claims.org)
 
 

@@ -1,0 +1,1 @@
+"""The tamper-evident audit: who saw or wrote what about which child, when, why, and the proof."""

@@ -1,0 +1,162 @@
+"""Appending to the hash chain, and verifying it.
+
+Each row's hash covers its content and the previous row's hash:
+``entry_hash = SHA-256("shield-audit-v1" 0x00 prev_hash 0x00 canonical(row))``, with 64 zeros
+before the first row. Changing, deleting, inserting or reordering rows breaks the chain at the
+first row touched, and ``verify`` names it. (Truncating the tail, or re-chaining the whole table,
+needs an anchor outside the database — signed checkpoints — which this does not yet export.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from app.audit.models import AuditEvent, AuditEventChild
+from app.db import serialise_appenders, utc_now
+
+GENESIS = "0" * 64
+_CHAIN_LOCK = 0x5348494C44  # "SHILD": the advisory lock key for the one audit chain
+_HEAD_KEY = "shield.audit.head"  # where a transaction remembers the head it appended
+
+
+@dataclass(frozen=True)
+class Actor:
+    sub: str
+    agency: str | None
+    roles: tuple[str, ...]
+
+
+ANONYMOUS = Actor(sub="anonymous", agency=None, roles=())
+
+
+@dataclass
+class Entry:
+    """What one audit row says. Ids and names only: never a name, date of birth or free text."""
+
+    actor: Actor
+    action: str
+    outcome: str  # ALLOW | DENY | ERROR
+    purpose: str | None = None
+    reason: str | None = None
+    break_glass: bool = False
+    child_ids: Iterable[uuid.UUID | str] = ()
+    record_ids: Iterable[uuid.UUID | str] = ()
+    field_groups: Iterable[str] = ()
+    request_id: str | None = None
+
+
+def _canonical(row: dict[str, Any]) -> bytes:
+    return json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def _timestamp(value: datetime) -> str:
+    # As it reads back from either database: UTC, microseconds.
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _content(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "seq": row["seq"],
+        "occurred_at": _timestamp(row["occurred_at"]),
+        "request_id": row["request_id"],
+        "actor_sub": row["actor_sub"],
+        "actor_agency": row["actor_agency"],
+        "actor_roles": list(row["actor_roles"]),
+        "action": row["action"],
+        "outcome": row["outcome"],
+        "reason": row["reason"],
+        "purpose": row["purpose"],
+        "break_glass": bool(row["break_glass"]),
+        "child_ids": list(row["child_ids"]),
+        "record_ids": list(row["record_ids"]),
+        "field_groups": list(row["field_groups"]),
+    }
+
+
+def entry_hash(prev_hash: str, row: dict[str, Any]) -> str:
+    digest = hashlib.sha256(b"shield-audit-v1\x00" + prev_hash.encode() + b"\x00" + _canonical(_content(row)))
+    return digest.hexdigest()
+
+
+_HEAD = select(AuditEvent.seq, AuditEvent.entry_hash).order_by(AuditEvent.seq.desc()).limit(1)
+_INSERT = insert(AuditEvent.__table__)
+_INSERT_CHILD = insert(AuditEventChild.__table__)
+
+
+def append(conn: Connection, entry: Entry, now: datetime | None = None) -> int:
+    """Append ``entry`` in the connection's transaction and return its sequence number.
+
+    Appenders take turns on the chain lock until they commit, so two transactions never read
+    the same head and the chain never forks; a rolled-back transaction leaves no gap.
+    """
+    # The head is remembered for the innermost transaction only: a rolled-back savepoint must not
+    # leave a remembered head pointing past the rows that really exist.
+    transaction = conn.get_nested_transaction() or conn.get_transaction()
+    cached = conn.info.get(_HEAD_KEY)
+    if cached is not None and cached[0] is transaction:
+        head = cached[1]
+    else:
+        serialise_appenders(conn, _CHAIN_LOCK)
+        last = conn.execute(_HEAD).first()
+        head = (last[0], last[1]) if last else (0, GENESIS)
+    seq, prev = head[0] + 1, head[1]
+    children = sorted({str(c) for c in entry.child_ids})
+    row = {
+        "seq": seq,
+        "occurred_at": now or utc_now(),
+        "request_id": entry.request_id,
+        "actor_sub": entry.actor.sub,
+        "actor_agency": entry.actor.agency,
+        "actor_roles": sorted(entry.actor.roles),
+        "action": entry.action,
+        "outcome": entry.outcome,
+        "reason": entry.reason,
+        "purpose": entry.purpose,
+        "break_glass": entry.break_glass,
+        "child_ids": children,
+        "record_ids": sorted({str(r) for r in entry.record_ids}),
+        "field_groups": sorted(set(entry.field_groups)),
+    }
+    row["prev_hash"] = prev
+    row["entry_hash"] = entry_hash(prev, row)
+    conn.execute(_INSERT, row)
+    if children:
+        conn.execute(_INSERT_CHILD, [{"audit_seq": seq, "child_id": uuid.UUID(c)} for c in children])
+    conn.info[_HEAD_KEY] = (transaction, (seq, row["entry_hash"]))
+    return seq
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    rows: int
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+
+def verify(conn: Connection, batch: int = 5000) -> Verification:
+    """Recompute the chain from the first row; name the first row that does not fit."""
+    expected_seq, prev, rows = 1, GENESIS, 0
+    result = conn.execution_options(yield_per=batch).execute(select(AuditEvent.__table__).order_by(AuditEvent.seq))
+    for mapping in result.mappings():
+        row = dict(mapping)
+        rows += 1
+        if row["seq"] != expected_seq:
+            what = "missing (deleted)" if row["seq"] > expected_seq else "repeated"
+            return Verification(
+                False, rows, expected_seq, f"row {expected_seq} is {what}: the next row is {row['seq']}"
+            )
+        if row["prev_hash"] != prev:
+            return Verification(False, rows, row["seq"], "does not follow the row before it (inserted or reordered)")
+        if entry_hash(prev, row) != row["entry_hash"]:
+            return Verification(False, rows, row["seq"], "its content does not match its hash (altered)")
+        prev, expected_seq = row["entry_hash"], expected_seq + 1
+    return Verification(True, rows)

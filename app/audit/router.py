@@ -1,0 +1,175 @@
+"""The privacy officer's views: the disclosure log, break-glass use, and chain verification;
+and the access notifications an agency receives."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from app.audit.chain import Entry, append, verify
+from app.audit.models import AccessNotification, BreakGlassGrant
+from app.audit.service import actor_of, disclosure_log
+from app.db import Database
+from app.errors import PROBLEM_JSON
+from app.policy.deps import Authorized
+from app.policy.engine import Access
+
+router = APIRouter(prefix="/api/v1", tags=["audit"])
+_PROBLEM = {"content": {PROBLEM_JSON: {}}}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {**_PROBLEM, "description": "No X-Access-Purpose header"},
+    401: {**_PROBLEM, "description": "No valid bearer token"},
+    403: {**_PROBLEM, "description": "The role may not do this, or not for this purpose"},
+    422: {**_PROBLEM, "description": "Invalid query parameter"},
+}
+
+
+class Verification(BaseModel):
+    ok: bool
+    rows: int
+    first_bad_seq: int | None
+    problem: str | None
+
+
+class AuditEventOut(BaseModel):
+    seq: int
+    occurred_at: datetime
+    actor: dict[str, Any]
+    action: str
+    outcome: str
+    reason: str | None
+    purpose: str | None
+    break_glass: bool
+    record_ids: list[str]
+    field_groups: list[str]
+
+
+class BreakGlassOut(BaseModel):
+    id: str
+    actor_sub: str
+    actor_agency: str
+    actor_roles: list[str]
+    child_id: str
+    reason: str
+    granted_at: datetime
+    expires_at: datetime
+    active: bool
+    audit_seq: int
+
+
+class NotificationOut(BaseModel):
+    id: str
+    created_at: datetime
+    child_id: str
+    reader_agency: str
+    reader_roles: list[str]
+    purpose: str | None
+
+
+def _audited(request: Request, access: Access, action: str, child_ids: list[uuid.UUID] | None = None) -> Any:
+    """A transaction whose reads are recorded by one audit row before it commits."""
+    db: Database = request.app.state.db
+    rid = request.scope.get("state", {}).get("request_id")
+    return db, Entry(
+        actor_of(access.caller), action, "ALLOW", purpose=access.purpose, child_ids=child_ids or [], request_id=rid
+    )
+
+
+@router.get("/audit/verify", response_model=Verification, responses=_ERRORS, summary="Verify the audit chain")
+def verify_chain(request: Request, access: Annotated[Access, Authorized("read_audit")]) -> Verification:
+    """Recompute the hash chain from the first row; name the first row that was altered, deleted,
+    inserted or reordered."""
+    db, entry = _audited(request, access, "verify_audit")
+    with db.read_session() as session:
+        result = verify(session.connection())
+    with db.writing() as session:
+        append(session.connection(), entry)
+    return Verification(**result.__dict__)
+
+
+@router.get("/audit/events", response_model=list[AuditEventOut], responses=_ERRORS, summary="A child's disclosure log")
+def audit_events(
+    request: Request,
+    access: Annotated[Access, Authorized("read_audit")],
+    child_id: Annotated[uuid.UUID, Query(description="The child's opaque id")],
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    before: Annotated[int | None, Query(ge=1, description="Only rows before this sequence number")] = None,
+) -> list[AuditEventOut]:
+    """Who saw or wrote this child's data, when, for what purpose, and which field groups:
+    newest first. Reading the log is itself audited."""
+    db, entry = _audited(request, access, "read_audit", [child_id])
+    with db.writing() as session:
+        rows = disclosure_log(session.connection(), child_id, limit, before)
+        append(session.connection(), entry)
+    return [AuditEventOut(**r) for r in rows]
+
+
+@router.get(
+    "/audit/break-glass", response_model=list[BreakGlassOut], responses=_ERRORS, summary="Break-glass reads for review"
+)
+def break_glass_list(
+    request: Request,
+    access: Annotated[Access, Authorized("read_audit")],
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[BreakGlassOut]:
+    """Every break-glass grant, newest first, with its stated reason, for the privacy officer to review."""
+    db, entry = _audited(request, access, "read_break_glass")
+    with db.writing() as session:
+        grants = session.scalars(select(BreakGlassGrant).order_by(BreakGlassGrant.granted_at.desc()).limit(limit)).all()
+        entry.child_ids = [g.child_id for g in grants]
+        append(session.connection(), entry)
+    return [
+        BreakGlassOut(
+            id=str(g.id),
+            actor_sub=g.actor_sub,
+            actor_agency=g.actor_agency,
+            actor_roles=g.actor_roles,
+            child_id=str(g.child_id),
+            reason=g.reason,
+            granted_at=g.granted_at,
+            expires_at=g.expires_at,
+            active=g.expires_at > access.now,
+            audit_seq=g.audit_seq,
+        )
+        for g in grants
+    ]
+
+
+@router.get(
+    "/notifications",
+    response_model=list[NotificationOut],
+    responses=_ERRORS,
+    summary="Access notifications for the caller's agency",
+)
+def notifications(
+    request: Request,
+    access: Annotated[Access, Authorized("read_notifications")],
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[NotificationOut]:
+    """Reads of children this agency holds an open case for, by other agencies (the CP-IS pattern)."""
+    db, entry = _audited(request, access, "read_notifications")
+    with db.writing() as session:
+        rows = session.scalars(
+            select(AccessNotification)
+            .where(AccessNotification.recipient_agency == access.caller.agency)
+            .order_by(AccessNotification.created_at.desc())
+            .limit(limit)
+        ).all()
+        entry.child_ids = [n.child_id for n in rows]
+        append(session.connection(), entry)
+    return [
+        NotificationOut(
+            id=str(n.id),
+            created_at=n.created_at,
+            child_id=str(n.child_id),
+            reader_agency=n.reader_agency,
+            reader_roles=n.reader_roles,
+            purpose=n.purpose,
+        )
+        for n in rows
+    ]

@@ -1,0 +1,167 @@
+"""``GET /api/v1/children/{child_id}/record``."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from pydantic import BaseModel
+from sqlalchemy import insert
+
+from app.audit.chain import Entry, append
+from app.audit.models import AccessNotification, BreakGlassGrant
+from app.audit.service import actor_of
+from app.db import Database
+from app.errors import PROBLEM_JSON
+from app.frontdoor.service import child_record, open_case_holders
+from app.policy.deps import Authorized, denial
+from app.policy.engine import Access, child_exists, child_in_scope, has_grant
+
+router = APIRouter(prefix="/api/v1", tags=["front door"])
+_PROBLEM = {"content": {PROBLEM_JSON: {}}}
+
+
+class RecordEntry(BaseModel):
+    id: str
+    record_type: str
+    agency: str
+    source_ref: str
+    version: int
+    amended: bool
+    received_at: datetime
+    updated_at: datetime
+    event_at: str | None
+    fields: dict[str, Any]
+
+
+class ChildRecordOut(BaseModel):
+    child_id: str
+    identity: dict[str, Any] | None
+    records: list[RecordEntry]
+    break_glass: bool
+
+
+@router.get(
+    "/children/{child_id}/record",
+    response_model=ChildRecordOut,
+    summary="A child's cross-agency record",
+    responses={
+        400: {**_PROBLEM, "description": "No X-Access-Purpose header"},
+        401: {**_PROBLEM, "description": "No valid bearer token"},
+        403: {**_PROBLEM, "description": "The role may not read child records, or not for this purpose"},
+        404: {**_PROBLEM, "description": "No such child within the caller's scope"},
+        422: {**_PROBLEM, "description": "Malformed child id or break-glass reason"},
+    },
+)
+def get_child_record(
+    request: Request,
+    child_id: Annotated[uuid.UUID, Path(description="The child's opaque id")],
+    access: Annotated[Access, Authorized("read_child_record")],
+) -> ChildRecordOut:
+    """Every record the partnership holds about the child, newest first, with only the fields the
+    caller's role may read for the stated purpose. A child outside the caller's scope is 404, exactly
+    as a child that does not exist. With ``X-Break-Glass-Reason`` a role allowed to break glass reads
+    beyond its scope: the read is flagged for the privacy officer and the grant lapses."""
+    db: Database = request.app.state.db
+    rid = request.scope.get("state", {}).get("request_id")
+    actor = actor_of(access.caller)
+    refused = False
+    with db.writing() as session:
+        conn = session.connection()
+        in_scope, broke_glass = child_in_scope(conn, access, child_id, grants=False), False
+        if not in_scope and has_grant(conn, access, child_id):
+            in_scope = broke_glass = True  # still inside an earlier grant: flagged all the same
+        elif not in_scope and access.break_glass_reason and child_exists(conn, child_id):
+            _grant(conn, access, child_id, rid)
+            in_scope = broke_glass = True
+        if not in_scope:
+            append(
+                conn,
+                Entry(
+                    actor,
+                    "read_child_record",
+                    "DENY",
+                    purpose=access.purpose,
+                    reason="not_found_or_out_of_scope",
+                    child_ids=[child_id],
+                    request_id=rid,
+                ),
+            )
+            refused = True
+        else:
+            view = child_record(conn, access, child_id)
+            seq = append(
+                conn,
+                Entry(
+                    actor,
+                    "read_child_record",
+                    "ALLOW",
+                    purpose=access.purpose,
+                    break_glass=broke_glass,
+                    child_ids=[child_id],
+                    record_ids=view.record_ids,
+                    field_groups=view.field_groups,
+                    request_id=rid,
+                ),
+            )
+            _notify_case_holders(conn, access, child_id, seq)
+    if refused:
+        raise denial(404, "no child with this id within your scope")
+    return ChildRecordOut(
+        child_id=str(child_id),
+        identity=view.identity,
+        records=[RecordEntry(**r) for r in view.records],
+        break_glass=broke_glass,
+    )
+
+
+def _grant(conn: Any, access: Access, child_id: uuid.UUID, request_id: str | None) -> None:
+    """Record the break-glass grant and its flagged audit row; it lapses after the configured time."""
+    seq = append(
+        conn,
+        Entry(
+            actor_of(access.caller),
+            "break_glass",
+            "ALLOW",
+            purpose=access.purpose,
+            break_glass=True,
+            child_ids=[child_id],
+            request_id=request_id,
+        ),
+    )
+    conn.execute(
+        insert(BreakGlassGrant.__table__),
+        {
+            "id": uuid.uuid4(),
+            "actor_sub": access.caller.sub,
+            "actor_agency": access.caller.agency,
+            "actor_roles": list(access.caller.roles),
+            "child_id": child_id,
+            "reason": access.break_glass_reason,
+            "granted_at": access.now,
+            "expires_at": access.now + timedelta(minutes=access.policy.break_glass_minutes),
+            "audit_seq": seq,
+        },
+    )
+
+
+def _notify_case_holders(conn: Any, access: Access, child_id: uuid.UUID, audit_seq: int) -> None:
+    """CP-IS pattern: an agency holding an open case hears when another agency reads the child."""
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "created_at": access.now,
+            "recipient_agency": holder,
+            "child_id": child_id,
+            "reader_agency": access.caller.agency,
+            "reader_roles": list(access.caller.roles),
+            "purpose": access.purpose,
+            "audit_seq": audit_seq,
+        }
+        for holder in open_case_holders(conn, child_id)
+        if holder != access.caller.agency
+    ]
+    if rows:
+        conn.execute(insert(AccessNotification.__table__), rows)
