@@ -12,6 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from app.config import ConfigError, Settings, get_settings
+from app.policy.loader import PolicyError
 
 # One development token per role, each with an agency (and org) a real holder of the role would have.
 DEV_IDENTITIES: list[tuple[str, str, str, str | None]] = [
@@ -24,7 +25,7 @@ DEV_IDENTITIES: list[tuple[str, str, str, str | None]] = [
     ("front-door-sw", "social_care", "front_door_social_worker", None),
     ("navigator", "health", "navigator", None),
     ("yjs-practitioner", "yjs", "yjs_practitioner", None),
-    ("dsl", "education", "education_dsl", "107950"),
+    ("dsl", "education", "education_dsl", "990101"),
     ("ppn-quality-lead", "police", "ppn_quality_lead", None),
     ("privacy-officer", "partnership", "privacy_officer", None),
     ("identity-steward", "partnership", "identity_steward", None),
@@ -141,6 +142,33 @@ def cmd_policy_check(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_policy_table(settings: Settings, _args: argparse.Namespace) -> int:
+    from app.policy.loader import PolicyError, load_policy
+    from app.policy.table import roles_table
+
+    try:
+        print(roles_table(load_policy(settings.policy_dir)))
+    except PolicyError as exc:
+        print(f"policy error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_audit_verify(settings: Settings, _args: argparse.Namespace) -> int:
+    from app.audit.chain import verify
+    from app.db import Database
+
+    db = Database(settings.database_url)
+    with db.read_session() as session:
+        result = verify(session.connection())
+    db.dispose()
+    if result.ok:
+        print(f"audit chain verified: {result.rows} rows, unbroken")
+        return 0
+    print(f"audit chain BROKEN at row {result.first_bad_seq}: {result.problem}", file=sys.stderr)
+    return 1
+
+
 def _dev_settings(settings: Settings) -> Settings:
     from dataclasses import replace
 
@@ -149,10 +177,14 @@ def _dev_settings(settings: Settings) -> Settings:
     if not settings.jwt_secret and settings.jwt_jwks is None:
         settings = replace(settings, jwt_secret=new_secret())
         print(f"Development secret (SHIELD_JWT_SECRET): {settings.jwt_secret}")
-    print("Development tokens (valid 12 hours):")
+    from app.policy.loader import load_policy
+
+    policy = load_policy(settings.policy_dir)
+    print("Development tokens (valid 12 hours). Reads need the header X-Access-Purpose: <purpose>.")
     for sub, agency, role, org in DEV_IDENTITIES:
         token = mint(settings, sub=sub, agency=agency, roles=[role], org=org, minutes=720)
-        print(f"  {role:<26} {agency:<12} {token}")
+        purpose = policy.roles[role].purposes[0] if policy.roles[role].purposes else "-"
+        print(f"\n  {role} ({agency}{', org ' + org if org else ''}); purpose {purpose}\n    {token}")
     return settings
 
 
@@ -167,14 +199,57 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     settings.check_can_serve()
     upgrade(settings.database_url)
     if args.demo:
-        from app.demo.generator import generate
-
-        lines = (json.dumps(line) for line in generate(args.demo_records))
-        _progress_import(settings, lines, args.demo_records, "loading demo data")
+        _load_demo_once(settings, args.demo_records)
     app = create_app(settings)
-    print(f"Shield on http://{args.host}:{args.port}  (API docs: /docs, health: /healthz, /readyz)")
+    print(f"\nShield on http://{args.host}:{args.port}  (API docs: /docs, health: /healthz, /readyz)")
+    example = _example_child(settings)
+    if example:
+        print(
+            "A child in the data, as the Front Door sees them (use the front_door_social_worker token):\n"
+            f"  curl -s http://{args.host}:{args.port}/api/v1/children/{example}/record "
+            '-H "Authorization: Bearer $TOKEN" -H "X-Access-Purpose: front_door_decision"'
+        )
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False)
     return 0
+
+
+def _load_demo_once(settings: Settings, records: int) -> None:
+    """Demo data goes into an empty database only: it is dated relative to now, so loading it
+    again later would clash with itself (same references, different times)."""
+    from sqlalchemy import select
+
+    from app.db import Database
+    from app.demo.generator import generate
+    from app.records.models import Record
+
+    db = Database(settings.database_url)
+    with db.read_session() as session:
+        has_records = session.execute(select(Record.id).limit(1)).first() is not None
+    db.dispose()
+    if has_records:
+        print("The database already holds records: demo data not loaded again.")
+        return
+    lines = (json.dumps(line) for line in generate(records))
+    _progress_import(settings, lines, records, "loading demo data")
+
+
+def _example_child(settings: Settings) -> str | None:
+    """The child with the most records, to show what a cross-agency record looks like."""
+    from sqlalchemy import func, select
+
+    from app.db import Database
+    from app.records.models import RecordSubject
+
+    db = Database(settings.database_url)
+    with db.read_session() as session:
+        child = session.scalar(
+            select(RecordSubject.child_id)
+            .group_by(RecordSubject.child_id)
+            .order_by(func.count().desc(), RecordSubject.child_id)
+            .limit(1)
+        )
+    db.dispose()
+    return str(child) if child else None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -214,6 +289,15 @@ def build_parser() -> argparse.ArgumentParser:
     policy = sub.add_parser("policy", help="policy files")
     policy_sub = policy.add_subparsers(dest="policy_command", required=True)
     policy_sub.add_parser("check", help="validate the policy files").set_defaults(func=cmd_policy_check)
+    policy_sub.add_parser("table", help="print each role's access as a Markdown table").set_defaults(
+        func=cmd_policy_table
+    )
+
+    audit = sub.add_parser("audit", help="the audit trail")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    audit_sub.add_parser("verify", help="check the audit hash chain; name the first bad row").set_defaults(
+        func=cmd_audit_verify
+    )
     return parser
 
 
@@ -222,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = get_settings()
         return int(args.func(settings, args))
-    except ConfigError as exc:
+    except (ConfigError, PolicyError) as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
