@@ -12,6 +12,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.audit.chain import Entry
+from app.audit.service import actor_of, record_alone
+
 log = logging.getLogger("shield.errors")
 
 PROBLEM_JSON = "application/problem+json"
@@ -148,6 +151,7 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # The log carries the exception type and request id only: messages can hold personal data.
+        _audit_error(request, exc)
         log.error(
             "unhandled %s on %s %s",
             type(exc).__name__,
@@ -157,3 +161,22 @@ def install_handlers(app: FastAPI) -> None:
         )
         problem = ProblemError(500, "Internal server error", "the error has been logged with this request's id")
         return problem_response(problem, request_id(request))
+
+
+def _audit_error(request: Request, exc: Exception) -> None:
+    """An unexpected failure is on the audit record too (fail closed: no data went out)."""
+    route = request.scope.get("route")
+    action = getattr(route, "name", None) or "unknown"
+    try:
+        record_alone(
+            request.app.state.db,
+            Entry(
+                actor_of(getattr(request.state, "caller", None)),
+                action[:40],
+                "ERROR",
+                reason=type(exc).__name__[:200],
+                request_id=request.scope.get("state", {}).get("request_id"),
+            ),
+        )
+    except Exception as audit_exc:  # noqa: BLE001 - the response is already an error; say so in the log
+        log.error("could not audit an error: %s", type(audit_exc).__name__)

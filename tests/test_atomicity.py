@@ -70,3 +70,17 @@ def test_one_failing_batch_item_does_not_take_the_others_with_it(client, auth, d
     with db.read_session() as s:
         stored = set(s.scalars(select(Record.source_ref)))
     assert stored == {f"A-{i}" for i in range(3) if i != bad_index}
+
+
+def test_an_unexpected_failure_is_audited_as_an_error(client, auth, db, monkeypatch):
+    from app.models import AuditEvent
+
+    def fail(*_a, **_k):
+        raise RuntimeError("simulated crash")
+
+    monkeypatch.setattr(service, "_link", fail)
+    r = client.post("/api/v1/incidents", json=incident(), headers=auth())
+    assert r.status_code == 500
+    with db.read_session() as s:
+        rows = s.execute(select(AuditEvent.action, AuditEvent.outcome, AuditEvent.actor_sub, AuditEvent.reason)).all()
+    assert rows == [("post_incident", "ERROR", "police-agency_system", "RuntimeError")]

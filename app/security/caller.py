@@ -41,7 +41,9 @@ def current_caller(request: Request) -> Caller:
         claims = verifier.verify(token.strip())
     except InvalidToken as exc:
         raise _unauthenticated(request, str(exc)) from exc
-    return Caller(sub=claims.sub, agency=claims.agency, roles=claims.roles, org=claims.org)
+    caller = Caller(sub=claims.sub, agency=claims.agency, roles=claims.roles, org=claims.org)
+    request.state.caller = caller  # for the audit row of a request that fails unexpectedly
+    return caller
 
 
 CurrentCaller = Annotated[Caller, Depends(current_caller)]
