@@ -122,6 +122,16 @@ def test_an_unknown_agency_is_reported(db, settings):
 # ---- The `shield import` command, end to end (SQLite only) -----------------------------------------
 
 
+def test_a_conflicting_version_is_reported_and_every_other_line_in_its_chunk_loads(db, settings):
+    # The conflict sends the chunk down the careful, line-by-line path: it must lose nothing.
+    lines = [line("incident", incident(source_ref=f"C-{i}", crime_ref=f"13/{i}/26")) for i in range(5)]
+    lines.insert(3, line("incident", incident(source_ref="C-1", crime_ref="13/1/26", weapon="firearm")))
+    report = run(db, settings, lines)
+    assert [n for n, _ in report.errors] == [4]
+    assert "different body" in report.errors[0][1]
+    assert (report.created, count(db, Record)) == (5, 5)
+
+
 def run_cli(tmp_path: Path, path: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHIELD_")}
     env.update(SHIELD_DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}", SHIELD_POLICY_DIR=str(ROOT / "policies"))

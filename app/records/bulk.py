@@ -103,6 +103,23 @@ def import_lines(
 
 
 def _store_chunk(db: Database, chunk: list[tuple[int, Writer, Any, Any]], report: ImportReport) -> None:
+    """Store a chunk in one transaction; if any line is refused, redo the chunk line by line.
+
+    Lines reaching here have passed validation, so refusals (a conflicting version) are rare:
+    the fast path needs no savepoint per line, and the careful path isolates each line.
+    """
+    outcomes: list[str] = []
+    try:
+        with db.writing() as session:
+            outcomes = [ingest(session, writer, kind, record).outcome for _, writer, kind, record in chunk]
+    except (ProblemError, IntegrityError):
+        _store_line_by_line(db, chunk, report)
+        return
+    for outcome in outcomes:
+        setattr(report, outcome, getattr(report, outcome) + 1)
+
+
+def _store_line_by_line(db: Database, chunk: list[tuple[int, Writer, Any, Any]], report: ImportReport) -> None:
     with db.writing() as session:
         for number, writer, kind, record in chunk:
             try:
