@@ -100,6 +100,13 @@ _MARK_CURRENT = (
     .where(Record.__table__.c.id == bindparam("record_id"))
     .values(version=bindparam("new_version"), updated_at=bindparam("now"))
 )
+_PREVIOUS_SUBJECTS = select(
+    RecordSubject.position,
+    RecordSubject.child_id,
+    RecordSubject.given_key,
+    RecordSubject.family_key,
+    RecordSubject.date_of_birth,
+).where(RecordSubject.record_id == bindparam("record_id"))
 _UNLINK = delete(RecordSubject.__table__).where(RecordSubject.__table__.c.record_id == bindparam("record_id"))
 
 
@@ -139,7 +146,7 @@ def _store(conn: Connection, writer: Writer, kind: RecordKind, record: RecordIn,
         )
         _add_version(conn, record_id, record.version, body, digest, writer, now)
         conn.execute(insert(kind.table.__table__), {"record_id": record_id, **kind.columns(record)})
-        children = _link(conn, record_id, kind, record, previous={})
+        children = _link(conn, record_id, kind, record, previous=[])
         return _result(record_id, record, record.version, kind, "created", children)
 
     record_id, current = existing
@@ -160,7 +167,7 @@ def _store(conn: Connection, writer: Writer, kind: RecordKind, record: RecordIn,
         # A late-arriving older version is history, not news: keep it, change nothing current.
         return _result(record_id, record, current, kind, "superseded", _current_children(conn, record_id))
 
-    previous = {position: child for position, child, _ in conn.execute(_SUBJECTS, {"record_id": record_id})}
+    previous = [tuple(row) for row in conn.execute(_PREVIOUS_SUBJECTS, {"record_id": record_id})]
     conn.execute(_MARK_CURRENT, {"record_id": record_id, "new_version": record.version, "now": now})
     table = kind.table.__table__
     conn.execute(update(table).where(table.c.record_id == record_id).values(**kind.columns(record)))
@@ -193,12 +200,13 @@ def _add_version(
 
 
 def _link(
-    conn: Connection, record_id: uuid.UUID, kind: RecordKind, record: RecordIn, previous: dict[int, uuid.UUID]
+    conn: Connection, record_id: uuid.UUID, kind: RecordKind, record: RecordIn, previous: list[tuple[Any, ...]]
 ) -> list[LinkedChild]:
     rows, linked = [], []
     for subj in kind.subjects(record):
-        child_id = resolve_child(conn, subj.person, previous.get(subj.position))
         person = subj.person
+        keys = (name_key(person.given_name), name_key(person.family_name), person.date_of_birth)
+        child_id = resolve_child(conn, person, _earlier_link(previous, subj.position, keys))
         rows.append(
             {
                 "record_id": record_id,
@@ -214,6 +222,15 @@ def _link(
         linked.append(LinkedChild(child_id=str(child_id), role=subj.role, position=subj.position))
     conn.execute(_INSERT_SUBJECT, rows)
     return linked
+
+
+def _earlier_link(previous: list[tuple[Any, ...]], position: int, keys: tuple[Any, ...]) -> uuid.UUID | None:
+    """The child an earlier version linked this same person to: same names and date of birth,
+    preferably at the same position. Position alone is not enough: an amendment may list the
+    people of an incident in another order, and the victim must not inherit the suspect's link."""
+    same = [(pos, child) for pos, child, *earlier_keys in previous if tuple(earlier_keys) == keys]
+    same.sort(key=lambda candidate: candidate[0] != position)
+    return same[0][1] if same else None
 
 
 def _current_children(conn: Connection, record_id: uuid.UUID) -> list[LinkedChild]:
