@@ -132,13 +132,15 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_policy_check(settings: Settings, _args: argparse.Namespace) -> int:
     from app.policy.loader import PolicyError, load_policy
+    from app.quality.rules import load_rules
 
     try:
         policy = load_policy(settings.policy_dir)
+        load_rules(settings.policy_dir)
     except PolicyError as exc:
         print(f"policy error: {exc}", file=sys.stderr)
         return 1
-    print(f"{settings.policy_dir}: {len(policy.roles)} roles, {len(policy.agencies)} agencies: OK")
+    print(f"{settings.policy_dir}: {len(policy.roles)} roles, {len(policy.agencies)} agencies, PPN quality rules: OK")
     return 0
 
 

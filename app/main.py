@@ -12,6 +12,8 @@ from app.errors import install_handlers
 from app.frontdoor import router as frontdoor
 from app.middleware import RequestGuard
 from app.policy.loader import load_policy
+from app.quality import router as quality
+from app.quality.rules import load_rules
 from app.records import router as records
 from app.security.tokens import TokenVerifier
 
@@ -31,12 +33,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.settings = settings
     app.state.db = db or Database(settings.database_url)
     app.state.policy = load_policy(settings.policy_dir)
+    app.state.quality_rules = load_rules(settings.policy_dir)
     app.state.verifier = TokenVerifier(settings)
     install_handlers(app)
     app.include_router(health.router)
     app.include_router(records.router)
     app.include_router(frontdoor.router)
     app.include_router(audit.router)
+    app.include_router(quality.router)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     return app
 

@@ -54,10 +54,10 @@ def test_one_failing_batch_item_does_not_take_the_others_with_it(client, auth, d
     real_ingest = service.ingest
     calls = {"n": 0}
 
-    def flaky(session, writer, kind, record, now=None):
+    def flaky(session, writer, kind, record, now=None, **options):
         index = calls["n"]
         calls["n"] += 1
-        result = real_ingest(session, writer, kind, record, now)
+        result = real_ingest(session, writer, kind, record, now, **options)
         if index == bad_index:
             raise RuntimeError("simulated crash")
         return result

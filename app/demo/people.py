@@ -473,6 +473,16 @@ def _culture(child: Child, rng: random.Random) -> dict[str, Any]:
         out["religion"] = child.religion
     if rng.random() < 0.7:
         out["nationality"] = child.nationality
-    if child.note and rng.random() < 0.5:
-        out["culture_notes"] = child.note
+    notes = [child.note] if child.note and rng.random() < 0.5 else []
+    if child.send and rng.random() < 0.5:  # SEND is often known to school and rarely written down elsewhere
+        notes.append(_send_note(child.send))
+    if notes:
+        out["culture_notes"] = " ".join(notes)
     return out
+
+
+def _send_note(send: dict[str, bool]) -> str:
+    known = [label for key, label in (("ehcp", "an EHCP"), ("sen_support", "SEN support")) if send[key]]
+    if send["disability"]:
+        known.append("a disability")
+    return f"Has {' and '.join(known)}." if known else "No SEND known to school."

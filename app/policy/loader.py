@@ -30,7 +30,8 @@ class Policy:
     source: Path
 
 
-def _load(path: Path, model: type[M]) -> M:
+def load_file(path: Path, model: type[M]) -> M:
+    """Read one YAML policy file into ``model``; PolicyError names the file and every fault."""
     if not path.is_file():
         raise PolicyError(f"{path}: policy file not found")
     try:
@@ -91,9 +92,9 @@ def load_policy(directory: Path) -> Policy:
     agencies_path, roles_path, groups_path = (
         directory / n for n in ("agencies.yaml", "roles.yaml", "field_groups.yaml")
     )
-    agencies = _load(agencies_path, AgenciesFile)
-    roles = _load(roles_path, RolesFile)
-    groups = _load(groups_path, FieldGroupsFile)
+    agencies = load_file(agencies_path, AgenciesFile)
+    roles = load_file(roles_path, RolesFile)
+    groups = load_file(groups_path, FieldGroupsFile)
     unknown = sorted(set(agencies.agencies) - set(AGENCIES))
     missing = sorted(set(AGENCIES) - set(agencies.agencies))
     if unknown or missing:

@@ -20,6 +20,7 @@ from app.db import Database
 from app.errors import ProblemError, pydantic_errors
 from app.policy.engine import can_ingest
 from app.policy.loader import Policy
+from app.quality.rules import QualityRules, load_rules
 from app.records.kinds import KINDS, Clock
 from app.records.schemas import RecordType
 from app.records.service import Writer, ingest, parse
@@ -63,14 +64,20 @@ def import_lines(
     *,
     operator: str = "shield-import",
     on_line: Callable[[ImportReport], None] | None = None,
+    quality: QualityRules | None = None,
 ) -> ImportReport:
-    """Load every valid line; report each bad one with its line number."""
+    """Load every valid line; report each bad one with its line number.
+
+    PPNs are stored with their quality findings under ``quality``, by default the rules in the
+    policy's directory.
+    """
     report = ImportReport()
     pending: list[tuple[int, Writer, Any, Any]] = []
+    rules = quality or load_rules(policy.source)
 
     def flush() -> None:
         if pending:
-            _store_chunk(db, pending, report)
+            _store_chunk(db, pending, report, rules)
             pending.clear()
 
     for number, raw in enumerate(lines, start=1):
@@ -102,7 +109,9 @@ def import_lines(
     return report
 
 
-def _store_chunk(db: Database, chunk: list[tuple[int, Writer, Any, Any]], report: ImportReport) -> None:
+def _store_chunk(
+    db: Database, chunk: list[tuple[int, Writer, Any, Any]], report: ImportReport, quality: QualityRules
+) -> None:
     """Store a chunk in one transaction; if any line is refused, redo the chunk line by line.
 
     Lines reaching here have passed validation, so refusals (a conflicting version) are rare:
@@ -111,20 +120,24 @@ def _store_chunk(db: Database, chunk: list[tuple[int, Writer, Any, Any]], report
     outcomes: list[str] = []
     try:
         with db.writing() as session:
-            outcomes = [ingest(session, writer, kind, record).outcome for _, writer, kind, record in chunk]
+            outcomes = [
+                ingest(session, writer, kind, record, quality=quality).outcome for _, writer, kind, record in chunk
+            ]
     except (ProblemError, IntegrityError):
-        _store_line_by_line(db, chunk, report)
+        _store_line_by_line(db, chunk, report, quality)
         return
     for outcome in outcomes:
         setattr(report, outcome, getattr(report, outcome) + 1)
 
 
-def _store_line_by_line(db: Database, chunk: list[tuple[int, Writer, Any, Any]], report: ImportReport) -> None:
+def _store_line_by_line(
+    db: Database, chunk: list[tuple[int, Writer, Any, Any]], report: ImportReport, quality: QualityRules
+) -> None:
     with db.writing() as session:
         for number, writer, kind, record in chunk:
             try:
                 with session.begin_nested():
-                    result = ingest(session, writer, kind, record)
+                    result = ingest(session, writer, kind, record, quality=quality)
             except ProblemError as problem:
                 report.errors.append((number, _describe(problem)))
                 continue

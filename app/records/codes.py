@@ -187,7 +187,8 @@ OFFICER_DEFINED = {
     "IC6": "Arab or North African",
     "IC9": "Unknown",
 }
-_OFFICER_LEGACY = {"IC0": "IC9", "IC7": "IC9"}
+OFFICER_UNKNOWN = "IC9"
+_OFFICER_LEGACY = {"IC0": OFFICER_UNKNOWN, "IC7": OFFICER_UNKNOWN}
 
 
 def normalise_officer_defined(raw: str) -> str:

@@ -75,6 +75,11 @@ def _incident_checks(rec: s.IncidentIn, clock: Clock) -> Iterator[FieldError]:
         yield from c.subject_age(subj.person, on, subj.path)
 
 
+def _seconds(start: datetime | None, end: datetime) -> int | None:
+    """Whole seconds from ``start`` to ``end`` (a PPN's submission delay), or None without a start."""
+    return None if start is None else round((end - start).total_seconds())
+
+
 def _ppn_checks(rec: s.PpnIn, clock: Clock) -> Iterator[FieldError]:
     yield from c.not_in_future(rec.submitted_at, ("submitted_at",), clock.now, clock.skew)
     yield from c.not_in_future(rec.incident_occurred_at, ("incident_occurred_at",), clock.now, clock.skew)
@@ -143,6 +148,8 @@ KINDS: dict[str, RecordKind] = {
                 "child_present": r.child_present,
                 "child_spoken_to": r.child_spoken_to,
                 "arrested": r.arrested,
+                "self_defined_code": r.person.self_defined_code,
+                "submission_delay_seconds": _seconds(r.incident_occurred_at, r.submitted_at),
             },
             subjects=_single(),
             checks=_ppn_checks,

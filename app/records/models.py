@@ -56,11 +56,15 @@ class RecordSubject(Base):
     __table_args__ = (
         UniqueConstraint("record_id", "position"),
         Index("ix_record_subject_match", "family_key", "date_of_birth"),
+        # A child's records of one type in time order (a PPN for this child after this incident?).
+        Index("ix_record_subject_child", "child_id", "record_type", "event_at"),
+        # The children in one type of record over a period, with their ethnicity, without the rows.
+        Index("ix_record_subject_event", "record_type", "event_at", "child_id", "self_defined_code"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     record_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("record.id", ondelete="CASCADE"))
-    child_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("child.id"), index=True)
+    child_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("child.id"))
     position: Mapped[int] = mapped_column(Integer)
     role: Mapped[str] = mapped_column(String(30))
     arrested: Mapped[bool | None] = mapped_column(Boolean)
@@ -68,6 +72,14 @@ class RecordSubject(Base):
     given_key: Mapped[str | None] = mapped_column(String(200))
     family_key: Mapped[str | None] = mapped_column(String(200))
     date_of_birth: Mapped[date | None] = mapped_column(Date)
+    # Copies of the record's type and event time (its kind's event_field; NULL where that is a
+    # date, not a moment), and the self-defined ethnicity this record gives the child as a police
+    # 18+1 code: so that questions about a child's records over time (the quality report's "no
+    # PPN within 24 hours", who was in which records) are index lookups here, not joins. They
+    # sit beside child_id so that relinking a child can never leave them behind.
+    record_type: Mapped[str] = mapped_column(String(30))
+    event_at: Mapped[datetime | None]
+    self_defined_code: Mapped[str | None] = mapped_column(String(2))
 
 
 def _record_fk() -> Mapped[uuid.UUID]:
@@ -90,17 +102,36 @@ class Incident(Base):
 
 class Ppn(Base):
     __tablename__ = "ppn"
+    __table_args__ = (
+        # Covers the quality report's scan of a period, so that it never visits the table rows.
+        Index(
+            "ix_ppn_quality",
+            "submitted_at",
+            "officer_district",
+            "officer_team",
+            "finding_mask",
+            "self_defined_code",
+            "submission_delay_seconds",
+        ),
+    )
 
     record_id: Mapped[uuid.UUID] = _record_fk()
     occurrence_ref: Mapped[str | None] = mapped_column(String(100), index=True)
     incident_occurred_at: Mapped[datetime | None]
-    submitted_at: Mapped[datetime] = mapped_column(index=True)
+    submitted_at: Mapped[datetime]
     officer_team: Mapped[str | None] = mapped_column(String(200))
     officer_district: Mapped[str | None] = mapped_column(String(200))
     risk_grade: Mapped[str] = mapped_column(String(10))
     child_present: Mapped[bool | None]
     child_spoken_to: Mapped[bool | None]
     arrested: Mapped[bool | None]
+    # For the quality report (app.quality), so that it counts without opening bodies or joining:
+    # the current version's findings, one bit per rule (app.quality.rules.FINDING_BITS; NULL if
+    # stored before quality checks existed), the child's self-defined ethnicity as an 18+1 code,
+    # and the seconds from the incident to submission (NULL without an incident time).
+    finding_mask: Mapped[int | None] = mapped_column(Integer)
+    self_defined_code: Mapped[str | None] = mapped_column(String(2))
+    submission_delay_seconds: Mapped[int | None] = mapped_column(Integer)
 
 
 class AeAttendance(Base):

@@ -64,7 +64,8 @@ def _endpoint(kind: RecordKind):  # noqa: ANN202 - FastAPI reads the signature
     ) -> IngestResult:
         checked = check(kind, record, clock(request))
         db: Database = request.app.state.db
-        result = in_transaction(db, lambda s: ingest(s, writer, kind, checked))
+        quality = request.app.state.quality_rules
+        result = in_transaction(db, lambda s: ingest(s, writer, kind, checked, quality=quality))
         response.status_code = 200 if result.outcome == "unchanged" else 201
         return result
 
@@ -118,6 +119,7 @@ def post_batch(request: Request, caller: CurrentCaller, batch: BatchIn) -> Batch
     if not any(can_ingest(request.app.state.policy, caller, k) for k in KINDS):
         raise ProblemError(403, "Forbidden", "only agency systems post records", kind="forbidden")
     db: Database = request.app.state.db
+    quality = request.app.state.quality_rules
     now = clock(request)
     items: list[BatchItemResult] = []
     for index, item in enumerate(batch.records):
@@ -125,7 +127,7 @@ def post_batch(request: Request, caller: CurrentCaller, batch: BatchIn) -> Batch
         try:
             writer = authorize_ingest(request, caller, kind)
             record = parse(kind, item.record, now)
-            result = in_transaction(db, lambda s, k=kind, r=record, w=writer: ingest(s, w, k, r))
+            result = in_transaction(db, lambda s, k=kind, r=record, w=writer: ingest(s, w, k, r, quality=quality))
         except Exception as exc:  # noqa: BLE001 - one item's fault must not lose the others
             problem = exc if isinstance(exc, ProblemError) else _item_failure(exc, index)
             body = problem.body()

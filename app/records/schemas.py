@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from app.people import identifiers as ids
+from app.quality.check import Finding
 from app.records import codes
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -121,6 +122,11 @@ class Person(Strict):
     nationality: ShortText | None = None
     culture_notes: LongText | None = None
     school_urn: Urn | None = None
+
+    @property
+    def self_defined_code(self) -> str | None:
+        """The self-defined ethnicity as a police 18+1 code, if one is recorded."""
+        return self.ethnicity.self_defined_code if self.ethnicity else None
 
 
 class RecordIn(Strict):
@@ -240,6 +246,8 @@ class IngestResult(BaseModel):
     current_version: int
     outcome: Literal["created", "amended", "unchanged", "superseded"]
     children: list[LinkedChild]
+    # PPNs only: the quality findings on the body posted (never a reason to refuse it).
+    findings: list[Finding] | None = None
 
 
 class BatchItemResult(BaseModel):

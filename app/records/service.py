@@ -25,9 +25,11 @@ from app.db import Database, utc_now
 from app.errors import ProblemError, pydantic_errors, validation_problem
 from app.people.identifiers import name_key
 from app.people.linking import resolve_child
+from app.quality.check import Finding, findings
+from app.quality.rules import QualityRules, finding_mask
 from app.records.kinds import Clock, RecordKind
 from app.records.models import Record, RecordSubject, RecordVersion
-from app.records.schemas import IngestResult, LinkedChild, RecordIn
+from app.records.schemas import IngestResult, LinkedChild, PpnIn, RecordIn
 
 T = TypeVar("T")
 
@@ -111,20 +113,37 @@ _UNLINK = delete(RecordSubject.__table__).where(RecordSubject.__table__.c.record
 
 
 def ingest(
-    session: Session, writer: Writer, kind: RecordKind, record: RecordIn, now: datetime | None = None
+    session: Session,
+    writer: Writer,
+    kind: RecordKind,
+    record: RecordIn,
+    now: datetime | None = None,
+    quality: QualityRules | None = None,
 ) -> IngestResult:
     """Store ``record`` from ``writer`` in the session's transaction, audit it, and say what happened.
 
-    The audit row joins the same transaction: a record is never stored without its audit row.
+    The audit row joins the same transaction: a record is never stored without its audit row. A
+    PPN is stored with its quality findings (``quality`` is required for PPNs), which the result
+    carries back to the sender; a finding never refuses a PPN.
     """
     conn = session.connection()
     now = now or utc_now()
-    result = _store(conn, writer, kind, record, now)
+    result = _store(conn, writer, kind, record, now, _quality_findings(record, quality))
     append(conn, writer.audit(result), now)
     return result
 
 
-def _store(conn: Connection, writer: Writer, kind: RecordKind, record: RecordIn, now: datetime) -> IngestResult:
+def _quality_findings(record: RecordIn, quality: QualityRules | None) -> list[Finding] | None:
+    if not isinstance(record, PpnIn):
+        return None
+    if quality is None:
+        raise ValueError("a PPN is stored with its quality findings: pass the quality rules")
+    return findings(record, quality)
+
+
+def _store(
+    conn: Connection, writer: Writer, kind: RecordKind, record: RecordIn, now: datetime, found: list[Finding] | None
+) -> IngestResult:
     body = record.model_dump(mode="json")
     digest = body_hash(body)
     existing = conn.execute(
@@ -145,9 +164,9 @@ def _store(conn: Connection, writer: Writer, kind: RecordKind, record: RecordIn,
             },
         )
         _add_version(conn, record_id, record.version, body, digest, writer, now)
-        conn.execute(insert(kind.table.__table__), {"record_id": record_id, **kind.columns(record)})
+        conn.execute(insert(kind.table.__table__), {"record_id": record_id, **_columns(kind, record, found)})
         children = _link(conn, record_id, kind, record, previous=[])
-        return _result(record_id, record, record.version, kind, "created", children)
+        return _result(record_id, record, record.version, kind, "created", children, found)
 
     record_id, current = existing
     same_version = conn.execute(_FIND_VERSION_HASH, {"record_id": record_id, "version": record.version}).scalar()
@@ -160,20 +179,29 @@ def _store(conn: Connection, writer: Writer, kind: RecordKind, record: RecordIn,
                 "send an amendment with a higher version",
                 kind="version-conflict",
             )
-        return _result(record_id, record, current, kind, "unchanged", _current_children(conn, record_id))
+        return _result(record_id, record, current, kind, "unchanged", _current_children(conn, record_id), found)
 
     _add_version(conn, record_id, record.version, body, digest, writer, now)
     if record.version < current:
         # A late-arriving older version is history, not news: keep it, change nothing current.
-        return _result(record_id, record, current, kind, "superseded", _current_children(conn, record_id))
+        children = _current_children(conn, record_id)
+        return _result(record_id, record, current, kind, "superseded", children, found)
 
     previous = [tuple(row) for row in conn.execute(_PREVIOUS_SUBJECTS, {"record_id": record_id})]
     conn.execute(_MARK_CURRENT, {"record_id": record_id, "new_version": record.version, "now": now})
     table = kind.table.__table__
-    conn.execute(update(table).where(table.c.record_id == record_id).values(**kind.columns(record)))
+    conn.execute(update(table).where(table.c.record_id == record_id).values(**_columns(kind, record, found)))
     conn.execute(_UNLINK, {"record_id": record_id})
     children = _link(conn, record_id, kind, record, previous)
-    return _result(record_id, record, record.version, kind, "amended", children)
+    return _result(record_id, record, record.version, kind, "amended", children, found)
+
+
+def _columns(kind: RecordKind, record: RecordIn, found: list[Finding] | None) -> dict[str, Any]:
+    """The typed table's columns; for a PPN also its findings, kept in the same row."""
+    columns = kind.columns(record)
+    if found is not None:
+        columns["finding_mask"] = finding_mask(f.rule_id for f in found)
+    return columns
 
 
 def _add_version(
@@ -203,6 +231,8 @@ def _link(
     conn: Connection, record_id: uuid.UUID, kind: RecordKind, record: RecordIn, previous: list[tuple[Any, ...]]
 ) -> list[LinkedChild]:
     rows, linked = [], []
+    event = getattr(record, kind.event_field)
+    event_at = event if isinstance(event, datetime) else None
     for subj in kind.subjects(record):
         person = subj.person
         keys = (name_key(person.given_name), name_key(person.family_name), person.date_of_birth)
@@ -217,6 +247,9 @@ def _link(
                 "given_key": name_key(person.given_name),
                 "family_key": name_key(person.family_name),
                 "date_of_birth": person.date_of_birth,
+                "record_type": kind.name,
+                "event_at": event_at,
+                "self_defined_code": person.self_defined_code,
             }
         )
         linked.append(LinkedChild(child_id=str(child_id), role=subj.role, position=subj.position))
@@ -245,6 +278,7 @@ def _result(
     kind: RecordKind,
     outcome: str,
     children: list[LinkedChild],
+    found: list[Finding] | None,
 ) -> IngestResult:
     return IngestResult(
         id=str(record_id),
@@ -254,6 +288,7 @@ def _result(
         current_version=current,
         outcome=outcome,  # type: ignore[arg-type]
         children=children,
+        findings=found,
     )
 
 
