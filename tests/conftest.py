@@ -91,6 +91,19 @@ def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         _drop_pg_database(url)
 
 
+@pytest.fixture
+def fresh_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """An empty, unmigrated database of its own, for migration tests that must not disturb the session's."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    url = _create_pg_database()
+    try:
+        yield url
+    finally:
+        _drop_pg_database(url)
+
+
 @pytest.fixture(scope="session")
 def _session_db(database_url: str) -> Iterator[Database]:
     db = Database(database_url)

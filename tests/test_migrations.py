@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
 from app.db import Base
 from app.migrate import alembic_config, downgrade, upgrade
-from tests.conftest import _create_pg_database, _drop_pg_database
-
-
-@pytest.fixture
-def fresh_url(backend, tmp_path):
-    """An empty database of its own: the round trip must not disturb the session's database."""
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrations.db'}"
-        return
-    url = _create_pg_database()
-    yield url
-    _drop_pg_database(url)
 
 
 def tables(url: str) -> set[str]:

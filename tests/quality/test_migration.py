@@ -5,13 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy import create_engine
 
 from app.db import UTCDateTime
 from app.migrate import downgrade, upgrade
-from tests.conftest import _create_pg_database, _drop_pg_database
 
 # The tables as revision 0002 left them (only the columns this test writes).
 RECORD = sa.table(
@@ -36,16 +34,6 @@ INCIDENT = sa.table(
     "incident", sa.column("record_id", sa.Uuid()), sa.column("occurred_at", UTCDateTime()), sa.column("category")
 )
 OCCURRED = datetime(2026, 1, 1, 22, 15, tzinfo=UTC)
-
-
-@pytest.fixture
-def fresh_url(backend, tmp_path):
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'backfill.db'}"
-        return
-    url = _create_pg_database()
-    yield url
-    _drop_pg_database(url)
 
 
 def test_existing_subjects_get_their_record_type_and_event_time(fresh_url):
