@@ -63,8 +63,8 @@ class Settings:
     # Identity resolution (app/people/scoring.py): a match score (log2 likelihood ratio) at or
     # above the link threshold links a record to an existing child; between the two it makes a new
     # child and opens a possible match for the identity steward; below, a new child.
-    match_link_threshold: float = 16.0
-    match_review_threshold: float = 7.0
+    match_link_threshold: float = 26.0
+    match_review_threshold: float = 12.0
 
     def __post_init__(self) -> None:
         if self.match_review_threshold > self.match_link_threshold:

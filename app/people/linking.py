@@ -135,7 +135,7 @@ def resolve(
     else:
         ranked = candidates(conn, profile, idents)
         best = ranked[0] if ranked else None
-        if best is not None and best.match.score >= limits.link and not best.clash:
+        if best is not None and best.match.score >= limits.link and _linkable(best):
             resolution = Resolution(best.child_id, "linked", best.match.score)
         else:
             child_id = _new_child(conn, now)
@@ -168,6 +168,14 @@ def candidates(conn: Connection, profile: Profile, idents: Iterable[tuple[str, s
     ranked = sorted(best.items(), key=lambda item: item[1].score, reverse=True)
     clashing = _clashing(conn, [c for c, _ in ranked[: MAX_REVIEWS + 1]], dict(idents)) if idents else set()
     return [Candidate(c, m, c in clashing) for c, m in ranked]
+
+
+def _linkable(candidate: Candidate) -> bool:
+    """Whether a candidate may be linked without a person looking: no clashing identifier, and the
+    given name and date of birth (where both records have them) not plainly different. Twins and
+    siblings share a family name, a home and often a birthday; only a person should join them."""
+    evidence = candidate.match.evidence
+    return not candidate.clash and evidence["given_name"] != "differ" and evidence["date_of_birth"] != "differ"
 
 
 def _clashing(conn: Connection, children: list[uuid.UUID], ours: dict[str, str]) -> set[uuid.UUID]:
@@ -248,5 +256,3 @@ def surviving_child(conn: Connection, child_id: uuid.UUID) -> uuid.UUID:
         seen.add(into)
         child_id = into
     return child_id
-
-
