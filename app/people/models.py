@@ -23,7 +23,9 @@ class Child(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
-    merged_into: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("child.id"))
+    # No foreign key: SQLite can add a plain column to a table that others reference, but adding
+    # a constraint means rebuilding ``child``, which every child-holding table points at.
+    merged_into: Mapped[uuid.UUID | None]
 
 
 class ChildIdentifier(Base):

@@ -85,16 +85,14 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['person_id'], ['person_index.id'], name=op.f('fk_person_key_person_id_person_index'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('key', 'person_id', name=op.f('pk_person_key'))
     )
-    with op.batch_alter_table('child', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('merged_into', sa.Uuid(), nullable=True))
-        batch_op.create_foreign_key(batch_op.f('fk_child_merged_into_child'), 'child', ['merged_into'], ['id'])
+    # Not in batch mode: a plain nullable column is a native ALTER on SQLite, where rebuilding
+    # child (which every child-holding table references) would trip the foreign keys.
+    op.add_column('child', sa.Column('merged_into', sa.Uuid(), nullable=True))
 
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('child', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_child_merged_into_child'), type_='foreignkey')
-        batch_op.drop_column('merged_into')
+    op.drop_column('child', 'merged_into')
 
     op.drop_table('person_key')
     with op.batch_alter_table('identity_review', schema=None) as batch_op:

@@ -201,7 +201,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--quality-size", type=int, default=10000)
     args = ap.parse_args()
-    limits = Thresholds.from_settings(Settings())
+    limits = Thresholds.from_settings(Settings.from_env())  # SHIELD_MATCH_* to try others
     print(f"thresholds: link {limits.link}, review {limits.review}; database {args.db}", flush=True)
     db, _ = fresh_db(args.db, "quality")
     q = quality(db, args.quality_size, limits)
@@ -210,7 +210,7 @@ def main() -> None:
     for k, v in q.items():
         print(f"  {k:20} {v:.4f}" if isinstance(v, float) else f"  {k:20} {v}")
     rows = []
-    for n in [int(x) for x in args.sizes.split(",")]:
+    for n in [int(x) for x in args.sizes.split(",") if x]:
         db, _ = fresh_db(args.db, f"t{n}")
         people = load_index(db, n)
         t = timing(db, people, limits)
