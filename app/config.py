@@ -23,6 +23,16 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+
+
 def _algorithms(name: str, default: str) -> tuple[str, ...]:
     algs = tuple(a.strip() for a in os.environ.get(name, default).split(",") if a.strip())
     allowed = {"HS256", "HS384", "HS512", "RS256", "RS384", "RS512"}
@@ -50,6 +60,15 @@ class Settings:
     max_batch_items: int = 1000
     # Tolerated clock skew between agency systems and us when rejecting "future" events.
     clock_skew: timedelta = field(default=timedelta(minutes=5))
+    # Identity resolution (app/people/scoring.py): a match score (log2 likelihood ratio) at or
+    # above the link threshold links a record to an existing child; between the two it makes a new
+    # child and opens a possible match for the identity steward; below, a new child.
+    match_link_threshold: float = 26.0
+    match_review_threshold: float = 12.0
+
+    def __post_init__(self) -> None:
+        if self.match_review_threshold > self.match_link_threshold:
+            raise ConfigError("SHIELD_MATCH_REVIEW_THRESHOLD must not be above SHIELD_MATCH_LINK_THRESHOLD")
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -66,6 +85,8 @@ class Settings:
             timezone=os.environ.get("SHIELD_TIMEZONE") or cls.timezone,
             max_body_bytes=_int("SHIELD_MAX_BODY_BYTES", cls.max_body_bytes),
             max_batch_items=_int("SHIELD_MAX_BATCH_ITEMS", cls.max_batch_items),
+            match_link_threshold=_float("SHIELD_MATCH_LINK_THRESHOLD", cls.match_link_threshold),
+            match_review_threshold=_float("SHIELD_MATCH_REVIEW_THRESHOLD", cls.match_review_threshold),
         )
 
     def check_can_serve(self) -> None:

@@ -1,7 +1,7 @@
 """Import every ORM model so that Alembic and the tests see the whole schema."""
 
 from app.audit.models import AccessNotification, AuditEvent, AuditEventChild, BreakGlassGrant
-from app.people.models import Child, ChildIdentifier
+from app.people.models import Child, ChildIdentifier, ChildMerge, IdentityReview, PersonIndex, PersonKey
 from app.records.models import (
     AeAttendance,
     EducationReport,
@@ -21,6 +21,10 @@ __all__ = [
     "AeAttendance",
     "Child",
     "ChildIdentifier",
+    "ChildMerge",
+    "IdentityReview",
+    "PersonIndex",
+    "PersonKey",
     "EducationReport",
     "Incident",
     "Ppn",

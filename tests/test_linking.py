@@ -50,11 +50,12 @@ def test_exact_normalised_name_and_birth_links_without_identifiers(client, auth,
 
 
 def test_a_different_date_of_birth_is_a_different_child(client, auth, db):
+    # Not a typo or a transposition of 2010-05-17: another child with the same name.
     a = child_of(client.post("/api/v1/ppns", json=ppn(person=person(identifiers={})), headers=auth()))
     b = child_of(
         client.post(
             "/api/v1/ppns",
-            json=ppn(source_ref="P-2", person=person(identifiers={}, date_of_birth="2010-05-18")),
+            json=ppn(source_ref="P-2", person=person(identifiers={}, date_of_birth="2012-11-30")),
             headers=auth(),
         )
     )

@@ -1,25 +1,70 @@
-"""Which child a record's person is: the single entry point that identity resolution replaces.
+"""Which child a record's person is: identifiers first, then a calibrated score over the person index.
 
-For now: a validated strong identifier already held by a child wins; otherwise an exact match on
-normalised given name, family name and date of birth; otherwise a new child. Two different
-children holding the identifiers of one person are never merged here: the strongest identifier
-decides and the others stay where they are.
+1. A validated strong identifier a child already holds decides (NHS number first; see
+   ``IDENTIFIER_SCHEMES``). The record's other identifiers are learnt by that child unless
+   another child holds them: the strongest identifier decides and the others stay where they are.
+2. An amendment keeps the child its earlier version linked (``previous``) unless an identifier
+   says otherwise, so that correcting a record never scatters a child.
+3. Otherwise the record is scored (``app.people.scoring``) against the descriptions its blocking
+   keys find: at or above the link threshold it links; between the thresholds it gets a new child
+   and a possible match opens for the identity steward; below, a new child. A candidate holding a
+   different value of an identifier the record carries (two valid NHS numbers, two UPNs) is never
+   linked automatically, whatever the score: at most it is a possible match.
+
+Everything here runs inside the ingest transaction for every person of every record, so it uses
+statements built once and a handful of indexed probes: resolving costs the same with a thousand
+children or a million.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, insert, select
 
+from app.config import Settings, get_settings
 from app.db import utc_now
-from app.people.identifiers import name_key
-from app.people.models import Child, ChildIdentifier
-from app.records.models import RecordSubject
+from app.people.models import Child, ChildIdentifier, IdentityReview, PersonIndex, PersonKey
+from app.people.scoring import Match, Profile, Weights, index_keys, query_keys, score
 from app.records.schemas import Person
 
 # Most trusted first: the NHS number is the health service's key, the UPN the DfE's.
 IDENTIFIER_SCHEMES = ("nhs_number", "upn", "police_person_id", "yjs_id", "social_care_id")
+# How many possible matches one new child may open (the best ones): more is noise for the steward.
+MAX_REVIEWS = 3
+# A block larger than this is a key too common to tell anyone apart; the best-keyed rows suffice.
+MAX_CANDIDATES = 500
+
+WEIGHTS = Weights.load()
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    link: float
+    review: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Thresholds:
+        return cls(settings.match_link_threshold, settings.match_review_threshold)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    child_id: uuid.UUID
+    match: Match
+    clash: bool = False  # holds a different value of an identifier the record carries
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """Where a person went and why: ``identifier``, ``previous``, ``linked``, ``possible`` or ``new``."""
+
+    child_id: uuid.UUID
+    outcome: str
+    score: float | None = None
 
 
 def strong_identifiers(person: Person) -> list[tuple[str, str]]:
@@ -27,49 +72,118 @@ def strong_identifiers(person: Person) -> list[tuple[str, str]]:
     return [(scheme, v) for scheme in IDENTIFIER_SCHEMES if (v := getattr(ids, scheme)) is not None]
 
 
+def profile_of(person: Person) -> Profile:
+    return Profile(person.given_name, person.family_name, person.date_of_birth, person.sex, person.postcode)
+
+
 # Statements built once (see app.records.service): linking runs for every person in every record.
 _HELD = select(ChildIdentifier.scheme, ChildIdentifier.value, ChildIdentifier.child_id).where(
     ChildIdentifier.scheme.in_(bindparam("schemes", expanding=True)),
     ChildIdentifier.value.in_(bindparam("values", expanding=True)),
 )
-_SAME_NAME_AND_BIRTH = (
-    select(RecordSubject.child_id)
-    .where(
-        RecordSubject.family_key == bindparam("family"),
-        RecordSubject.date_of_birth == bindparam("dob"),
-        RecordSubject.given_key == bindparam("given"),
-    )
-    .limit(20)
-)
 _IDENTIFIERS_OF = select(ChildIdentifier.child_id, ChildIdentifier.scheme, ChildIdentifier.value).where(
     ChildIdentifier.child_id.in_(bindparam("children", expanding=True))
 )
+_PROFILE_COLUMNS = (
+    PersonIndex.child_id,
+    PersonIndex.given_name,
+    PersonIndex.family_name,
+    PersonIndex.date_of_birth,
+    PersonIndex.sex,
+    PersonIndex.postcode,
+)
+_BLOCK = (
+    select(*_PROFILE_COLUMNS)
+    .where(
+        PersonIndex.id.in_(
+            select(PersonKey.person_id).where(PersonKey.key.in_(bindparam("keys", expanding=True))).distinct()
+        )
+    )
+    .limit(MAX_CANDIDATES)
+)
+_PROFILES_OF_CHILD = select(*_PROFILE_COLUMNS[1:]).where(PersonIndex.child_id == bindparam("child_id"))
+_MERGED_INTO = select(Child.merged_into).where(Child.id == bindparam("child_id"))
 _INSERT_CHILD = insert(Child.__table__)
 _INSERT_IDENTIFIER = insert(ChildIdentifier.__table__)
+_INSERT_PROFILE = insert(PersonIndex.__table__).returning(PersonIndex.__table__.c.id)
+_INSERT_KEYS = insert(PersonKey.__table__)
+_INSERT_REVIEW = insert(IdentityReview.__table__)
 
 
-def resolve_child(conn: Connection, person: Person, previous: uuid.UUID | None = None) -> uuid.UUID:
-    """Return the child this person is, creating one if nobody matches.
+def resolve_child(
+    conn: Connection, person: Person, previous: uuid.UUID | None = None, thresholds: Thresholds | None = None
+) -> uuid.UUID:
+    """Return the child this person is, creating one if nobody matches well enough."""
+    return resolve(conn, person, previous, thresholds).child_id
 
-    ``previous`` is the child an earlier version of the same record linked this person to; it is
-    kept when nothing stronger says otherwise, so an amendment never scatters a child.
-    """
+
+def resolve(
+    conn: Connection, person: Person, previous: uuid.UUID | None = None, thresholds: Thresholds | None = None
+) -> Resolution:
+    """``resolve_child`` with the reason: which rule decided, and the score where one did."""
+    limits = thresholds or Thresholds.from_settings(get_settings())
+    now = utc_now()
     idents = strong_identifiers(person)
     held = _held(conn, idents)
+    profile = profile_of(person)
     child_id = next((held[i] for i in idents if i in held), None)
-    if child_id is None:
-        child_id = previous or _by_name_and_birth(conn, person, idents)
-    if child_id is None:
-        child_id = uuid.uuid4()
-        conn.execute(_INSERT_CHILD, {"id": child_id, "created_at": utc_now()})
-    new = [
-        {"child_id": child_id, "scheme": scheme, "value": value, "created_at": utc_now()}
+    resolution: Resolution | None = None
+    if child_id is not None:
+        resolution = Resolution(child_id, "identifier")
+    elif previous is not None:
+        resolution = Resolution(surviving_child(conn, previous), "previous")
+    else:
+        ranked = candidates(conn, profile, idents)
+        best = ranked[0] if ranked else None
+        if best is not None and best.match.score >= limits.link and _linkable(best):
+            resolution = Resolution(best.child_id, "linked", best.match.score)
+        else:
+            child_id = _new_child(conn, now)
+            possible = [c for c in ranked[:MAX_REVIEWS] if c.match.score >= limits.review]
+            _open_reviews(conn, child_id, possible, now)
+            outcome = "possible" if possible else "new"
+            resolution = Resolution(child_id, outcome, best.match.score if best else None)
+    new_ids = [
+        {"child_id": resolution.child_id, "scheme": scheme, "value": value, "created_at": now}
         for scheme, value in idents
         if (scheme, value) not in held
     ]
-    if new:
-        conn.execute(_INSERT_IDENTIFIER, new)
-    return child_id
+    if new_ids:
+        conn.execute(_INSERT_IDENTIFIER, new_ids)
+    index_profile(conn, resolution.child_id, profile, now, fresh=resolution.outcome in ("possible", "new"))
+    return resolution
+
+
+def candidates(conn: Connection, profile: Profile, idents: Iterable[tuple[str, str]] = ()) -> list[Candidate]:
+    """Children whose descriptions share a blocking key with ``profile``, best score first (one
+    entry per child: its best-matching description), with identifier clashes marked."""
+    keys = query_keys(profile)
+    if not keys:
+        return []
+    best: dict[uuid.UUID, Match] = {}
+    for child_id, *fields in conn.execute(_BLOCK, {"keys": sorted(keys)}):
+        match = score(WEIGHTS, profile, Profile(*fields))
+        if child_id not in best or match.score > best[child_id].score:
+            best[child_id] = match
+    ranked = sorted(best.items(), key=lambda item: item[1].score, reverse=True)
+    clashing = _clashing(conn, [c for c, _ in ranked[: MAX_REVIEWS + 1]], dict(idents)) if idents else set()
+    return [Candidate(c, m, c in clashing) for c, m in ranked]
+
+
+def _linkable(candidate: Candidate) -> bool:
+    """Whether a candidate may be linked without a person looking: no clashing identifier, and the
+    given name and date of birth (where both records have them) not plainly different. Twins and
+    siblings share a family name, a home and often a birthday; only a person should join them."""
+    evidence = candidate.match.evidence
+    return not candidate.clash and evidence["given_name"] != "differ" and evidence["date_of_birth"] != "differ"
+
+
+def _clashing(conn: Connection, children: list[uuid.UUID], ours: dict[str, str]) -> set[uuid.UUID]:
+    """Which of these children hold a different value of a scheme the record gives."""
+    if not children or not ours:
+        return set()
+    rows = conn.execute(_IDENTIFIERS_OF, {"children": children})
+    return {child for child, scheme, value in rows if scheme in ours and ours[scheme] != value}
 
 
 def _held(conn: Connection, idents: list[tuple[str, str]]) -> dict[tuple[str, str], uuid.UUID]:
@@ -81,23 +195,64 @@ def _held(conn: Connection, idents: list[tuple[str, str]]) -> dict[tuple[str, st
     return {(scheme, value): child for scheme, value, child in rows if (scheme, value) in wanted}
 
 
-def _by_name_and_birth(conn: Connection, person: Person, idents: list[tuple[str, str]]) -> uuid.UUID | None:
-    """A child with the same normalised names and date of birth, unless their identifiers disagree.
+def _new_child(conn: Connection, now: datetime) -> uuid.UUID:
+    child_id = uuid.uuid4()
+    conn.execute(_INSERT_CHILD, {"id": child_id, "created_at": now, "merged_into": None})
+    return child_id
 
-    A child who already holds a different NHS number (or UPN, or any other scheme we were given)
-    is somebody else with the same name and birthday, not the same child.
+
+def _open_reviews(conn: Connection, child_id: uuid.UUID, possible: list[Candidate], now: datetime) -> None:
+    if not possible:
+        return
+    conn.execute(
+        _INSERT_REVIEW,
+        [
+            {
+                "id": uuid.uuid4(),
+                "child_id": child_id,
+                "candidate_id": c.child_id,
+                "score": round(c.match.score, 2),
+                "evidence": {**c.match.evidence, "identifier_clash": c.clash},
+                "status": "open",
+                "created_at": now,
+            }
+            for c in possible
+        ],
+    )
+
+
+def index_profile(conn: Connection, child_id: uuid.UUID, profile: Profile, now: datetime, fresh: bool) -> None:
+    """File this description under the child, unless the child already has exactly this one.
+
+    ``fresh``: the child was created just now, so it cannot have it yet (saves a probe).
     """
-    given, family = name_key(person.given_name), name_key(person.family_name)
-    if not (given and family and person.date_of_birth):
-        return None
-    params = {"family": family, "dob": person.date_of_birth, "given": given}
-    candidates = list(dict.fromkeys(conn.execute(_SAME_NAME_AND_BIRTH, params).scalars()))
-    if not candidates or not idents:
-        return candidates[0] if candidates else None
-    ours = dict(idents)
-    clashing = {
-        child
-        for child, scheme, value in conn.execute(_IDENTIFIERS_OF, {"children": candidates})
-        if scheme in ours and ours[scheme] != value
-    }
-    return next((c for c in candidates if c not in clashing), None)
+    keys = index_keys(profile)
+    if not keys:
+        return
+    row = (profile.given_name, profile.family_name, profile.date_of_birth, profile.sex, profile.postcode)
+    if not fresh and any(tuple(r) == row for r in conn.execute(_PROFILES_OF_CHILD, {"child_id": child_id})):
+        return
+    person_id = conn.execute(
+        _INSERT_PROFILE,
+        {
+            "child_id": child_id,
+            "given_name": profile.given_name,
+            "family_name": profile.family_name,
+            "date_of_birth": profile.date_of_birth,
+            "sex": profile.sex,
+            "postcode": profile.postcode,
+            "created_at": now,
+        },
+    ).scalar_one()
+    conn.execute(_INSERT_KEYS, [{"key": k, "person_id": person_id} for k in sorted(keys)])
+
+
+def surviving_child(conn: Connection, child_id: uuid.UUID) -> uuid.UUID:
+    """The child that ``child_id`` now is: itself, or the child it was merged into (followed to the end)."""
+    seen = {child_id}
+    while (into := conn.execute(_MERGED_INTO, {"child_id": child_id}).scalar()) is not None:
+        if into in seen:  # a cycle would be a bug in merging; stop rather than spin
+            break
+        seen.add(into)
+        child_id = into
+    return child_id

@@ -1,0 +1,219 @@
+"""Fellegi-Sunter scoring of two descriptions of a child, and the blocking keys that find candidates.
+
+Each field is compared to an agreement *level* (given name: exact, nickname, shared part, close,
+differ; date of birth: exact, day and month transposed, one digit wrong, differ; ...). A level's
+weight is log2(m/u): m is the chance of that level when the two records are the same child, u
+when they are different children. The score is the sum of the weights of the fields both records
+have; a missing field adds nothing. Names swapped between given and family are scored both ways
+and the better reading kept, less a small penalty.
+
+How the m and u probabilities were set: estimated by expectation-maximisation (the standard
+two-class latent model, Winkler 1988) over the candidate pairs that blocking produces on the
+synthetic agency data of ``tests/perf/identity_data.py``, then frozen in ``match_weights.json``
+(``python tests/perf/fit_weights.py`` re-estimates them). EM rather than the generator's known
+truth, so that the same procedure can be re-run on a partnership's real, unlabelled records; the
+generator's truth is used only to check the estimate (the fit script prints both). Frozen rather
+than re-estimated at run time, so that a score means the same thing today and at the next
+review, and the thresholds in configuration stay calibrated.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+
+from app.people.names import canonical, parts, phonetic, similarity
+
+WEIGHTS_FILE = Path(__file__).with_name("match_weights.json")
+SWAP_PENALTY = 1.0  # bits: given and family recorded the other way round is plausible, not free
+FIELDS = ("given_name", "family_name", "date_of_birth", "postcode", "sex")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One description of a person: what matching compares."""
+
+    given_name: str | None
+    family_name: str | None
+    date_of_birth: date | None
+    sex: str | None
+    postcode: str | None
+
+    @cached_property
+    def given(self) -> tuple[str, ...]:
+        return parts(self.given_name)
+
+    @cached_property
+    def family(self) -> tuple[str, ...]:
+        return parts(self.family_name)
+
+    @cached_property
+    def given_codes(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(phonetic(canonical(p)) for p in self.given[:2]))
+
+    @cached_property
+    def family_codes(self) -> tuple[str, ...]:
+        codes = [phonetic(p) for p in self.family[:3]]
+        if len(self.family) > 1:
+            codes.append(phonetic("".join(self.family)))
+        return tuple(dict.fromkeys(codes))
+
+
+# --- comparisons: each returns a level name, or None when either side is missing -------------
+
+
+def _given_level(a: tuple[str, ...], b: tuple[str, ...]) -> str | None:
+    if not a or not b:
+        return None
+    if a == b:
+        return "exact"
+    if canonical(a[0]) == canonical(b[0]) or {canonical(p) for p in a} == {canonical(p) for p in b}:
+        return "nickname"
+    if set(a) & set(b) or {canonical(p) for p in a} & {canonical(p) for p in b}:
+        return "part"
+    return _close(a, b)
+
+
+def _family_level(a: tuple[str, ...], b: tuple[str, ...]) -> str | None:
+    if not a or not b:
+        return None
+    if "".join(a) == "".join(b):
+        return "exact"
+    if set(a) & set(b):
+        return "part"
+    return _close(a, b)
+
+
+def _close(a: tuple[str, ...], b: tuple[str, ...]) -> str:
+    joined = similarity("".join(a), "".join(b))
+    if joined >= 0.9:
+        return "close"
+    for x in a:
+        for y in b:
+            if similarity(x, y) >= 0.9 or phonetic(x) == phonetic(y):
+                return "close"
+    return "differ"
+
+
+def _dob_level(a: date | None, b: date | None) -> str | None:
+    if a is None or b is None:
+        return None
+    if a == b:
+        return "exact"
+    if a.year == b.year and a.month == b.day and a.day == b.month:
+        return "transposed"
+    sa, sb = a.isoformat(), b.isoformat()
+    if sum(x != y for x, y in zip(sa, sb, strict=True)) == 1:
+        return "one_digit"
+    return "differ"
+
+
+def _postcode_level(a: str | None, b: str | None) -> str | None:
+    if not a or not b:
+        return None
+    if a == b:
+        return "full"
+    if a[:-2] == b[:-2]:  # "LS9 7AB" -> sector "LS9 7"
+        return "sector"
+    if a.split(" ")[0] == b.split(" ")[0]:
+        return "district"
+    return "differ"
+
+
+def _sex_level(a: str | None, b: str | None) -> str | None:
+    if not a or not b or a in ("unknown", "not_known") or b in ("unknown", "not_known"):
+        return None
+    return "agree" if a == b else "differ"
+
+
+def levels(a: Profile, b: Profile, swapped: bool = False) -> dict[str, str | None]:
+    """The agreement level of each field (``swapped``: read b's given and family the other way)."""
+    b_given, b_family = (b.family, b.given) if swapped else (b.given, b.family)
+    return {
+        "given_name": _given_level(a.given, b_given),
+        "family_name": _family_level(a.family, b_family),
+        "date_of_birth": _dob_level(a.date_of_birth, b.date_of_birth),
+        "postcode": _postcode_level(a.postcode, b.postcode),
+        "sex": _sex_level(a.sex, b.sex),
+    }
+
+
+@dataclass(frozen=True)
+class Weights:
+    """log2(m/u) for each field's levels."""
+
+    weight: dict[str, dict[str, float]]
+
+    @classmethod
+    def load(cls, path: Path = WEIGHTS_FILE) -> Weights:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return cls.from_mu(raw["m"], raw["u"])
+
+    @classmethod
+    def from_mu(cls, m: dict[str, dict[str, float]], u: dict[str, dict[str, float]]) -> Weights:
+        return cls({f: {lvl: math.log2(m[f][lvl] / u[f][lvl]) for lvl in m[f]} for f in m})
+
+    def total(self, found: dict[str, str | None]) -> float:
+        return sum(self.weight[f][lvl] for f, lvl in found.items() if lvl is not None)
+
+
+@dataclass(frozen=True)
+class Match:
+    score: float
+    evidence: dict[str, str | None]
+
+
+def score(weights: Weights, a: Profile, b: Profile) -> Match:
+    """The better of the straight and the swapped-names reading."""
+    straight = levels(a, b)
+    best = Match(weights.total(straight), straight)
+    if a.given and b.family and best.evidence["given_name"] != "exact":
+        swapped = levels(a, b, swapped=True)
+        total = weights.total(swapped) - SWAP_PENALTY
+        if total > best.score:
+            best = Match(total, {**swapped, "names": "swapped"})
+    return best
+
+
+# --- blocking -------------------------------------------------------------------------------
+
+
+def index_keys(p: Profile) -> set[str]:
+    """The keys a description is filed under: each is a small block even with a million children.
+
+    family sound + birth year catches given-name variants and day/month errors; given sound + date
+    of birth catches family-name changes; date of birth + district catches a name spelt beyond
+    recognition; given + family sound + day and month catches a wrong year; given + family sound +
+    district serves records without a date of birth.
+    """
+    keys: set[str] = set()
+    dob = p.date_of_birth
+    district = p.postcode.split(" ")[0] if p.postcode else None
+    for f in p.family_codes:
+        if dob:
+            keys.add(f"f:{f}:{dob.year}")
+    for g in p.given_codes:
+        if dob:
+            keys.add(f"g:{g}:{dob.isoformat()}")
+    if dob and district:
+        keys.add(f"d:{dob.isoformat()}:{district}")
+    if p.given_codes and p.family_codes:
+        g, f = p.given_codes[0], p.family_codes[0]
+        if dob:
+            keys.add(f"m:{g}:{f}:{dob.month:02d}{dob.day:02d}")
+        keys.add(f"n:{g}:{f}:{district or '-'}")
+    return keys
+
+
+def query_keys(p: Profile) -> set[str]:
+    """The keys to look a description up under: its own, and those of its names swapped."""
+    keys = index_keys(p)
+    dob = p.date_of_birth
+    if dob:
+        keys |= {f"f:{phonetic(g)}:{dob.year}" for g in p.given[:2]}
+        keys |= {f"g:{phonetic(canonical(f))}:{dob.isoformat()}" for f in p.family[:2]}
+    return keys

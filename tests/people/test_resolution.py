@@ -1,0 +1,84 @@
+"""Each identity rule of the issue, through ingest, on both databases."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app.config import ConfigError, Settings
+from app.people.models import IdentityReview
+from tests.factories import NHS_A, NHS_B
+from tests.people.helpers import anonymous_person, outcome, post_ppn
+
+
+def test_a_shared_identifier_links_whatever_the_names_say(client, auth, db):
+    a = post_ppn(client, auth, "P-1", anonymous_person(identifiers={"upn": "H801200001001"}))
+    b = post_ppn(
+        client,
+        auth,
+        "P-2",
+        anonymous_person(
+            given_name="Zara", family_name="Khan", date_of_birth="2011-01-01", identifiers={"upn": "H801200001001"}
+        ),
+    )
+    assert outcome(db, a, b) == "linked"
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"given_name": "Alex", "family_name": "Smith", "sex": "male"}, "nickname"),
+        ({"given_name": "Muhammad", "family_name": "Hussain", "sex": "male"}, "transliteration"),
+        ({"date_of_birth": "2010-07-05"}, "day and month transposed"),
+        ({"date_of_birth": "2010-05-01"}, "one digit wrong"),
+        ({"family_name": "Begum-Ali"}, "double-barrelled family name"),
+        ({"given_name": "Begum", "family_name": "Aisha"}, "given and family names swapped"),
+        ({"postcode": "LS8 3QT"}, "moved house"),
+    ],
+)
+def test_a_variant_still_links_or_goes_to_review(client, auth, db, change, why):
+    first = {"given_name": "Alexander", "family_name": "Smith", "sex": "male"} if why == "nickname" else {}
+    if why == "transliteration":
+        first = {"given_name": "Mohammed", "family_name": "Hussain", "sex": "male"}
+    a = post_ppn(client, auth, "P-1", anonymous_person(**first))
+    b = post_ppn(client, auth, "P-2", anonymous_person(**{**first, **change}))
+    assert outcome(db, a, b) in ("linked", "review"), why
+
+
+def test_exact_agreement_links_and_a_moved_house_alone_goes_to_review(client, auth, db):
+    a = post_ppn(client, auth, "P-1", anonymous_person())
+    same = post_ppn(client, auth, "P-2", anonymous_person())
+    moved = post_ppn(client, auth, "P-3", anonymous_person(postcode="LS8 3QT", sex=None))
+    assert outcome(db, a, same) == "linked"
+    assert outcome(db, a, moved) == "review"
+
+
+def test_a_sibling_at_the_same_address_is_not_linked(client, auth, db):
+    a = post_ppn(client, auth, "P-1", anonymous_person())
+    twin = post_ppn(client, auth, "P-2", anonymous_person(given_name="Amina"))
+    assert outcome(db, a, twin) != "linked"
+
+
+def test_two_different_nhs_numbers_are_never_linked_automatically(client, auth, db):
+    a = post_ppn(client, auth, "P-1", anonymous_person(identifiers={"nhs_number": NHS_A}))
+    b = post_ppn(client, auth, "P-2", anonymous_person(identifiers={"nhs_number": NHS_B}))
+    assert a != b
+    with db.read_session() as s:
+        review = s.execute(select(IdentityReview.evidence)).scalar_one()
+    assert review["identifier_clash"] is True  # the steward sees why it was not linked
+
+
+def test_an_amendment_keeps_its_child_even_when_the_name_is_corrected(client, auth, db):
+    a = post_ppn(client, auth, "P-1", anonymous_person(given_name="Aysha"))
+    b = post_ppn(client, auth, "P-1", anonymous_person(given_name="Ayesha", family_name="Begum"), version=2)
+    assert a == b
+
+
+def test_thresholds_come_from_configuration(monkeypatch):
+    monkeypatch.setenv("SHIELD_MATCH_LINK_THRESHOLD", "30")
+    monkeypatch.setenv("SHIELD_MATCH_REVIEW_THRESHOLD", "10.5")
+    settings = Settings.from_env()
+    assert (settings.match_link_threshold, settings.match_review_threshold) == (30.0, 10.5)
+    monkeypatch.setenv("SHIELD_MATCH_REVIEW_THRESHOLD", "31")
+    with pytest.raises(ConfigError, match="SHIELD_MATCH_REVIEW_THRESHOLD"):
+        Settings.from_env()

@@ -1,0 +1,123 @@
+"""The steward's review: evidence within policy, merge and split keep every record, all audited."""
+
+from __future__ import annotations
+
+from tests.factories import ppn
+from tests.people.helpers import POLICY, anonymous_person, outcome, post_ppn
+from tests.seeding import audit_rows, reader, rows_of_request
+
+REVIEW = "/api/v1/identity/review"
+
+
+def _possible_match(client, auth, db):
+    """Aisha at LS9, then Aisha at a new address with a police person id: a possible match."""
+    older = post_ppn(client, auth, "P-1", anonymous_person())
+    newer = post_ppn(
+        client, auth, "P-2", anonymous_person(postcode="LS8 3QT", sex=None, identifiers={"police_person_id": "WYP-9"})
+    )
+    assert outcome(db, older, newer) == "review"
+    return older, newer
+
+
+def _records_of(client, auth, child_id):
+    r = client.get(f"/api/v1/children/{child_id}/record", headers=reader(auth, POLICY, "front_door_social_worker"))
+    assert r.status_code == 200, r.text
+    return sorted(x["source_ref"] for x in r.json()["records"])
+
+
+def test_the_steward_sees_both_children_side_by_side_with_identity_fields_only(client, auth, db):
+    older, newer = _possible_match(client, auth, db)
+    r = client.get(REVIEW, headers=reader(auth, POLICY, "identity_steward"))
+    assert r.status_code == 200, r.text
+    [item] = r.json()["items"]
+    assert {item["record_child"]["child_id"], item["candidate"]["child_id"]} == {older, newer}
+    assert item["evidence"]["postcode"] == "differ" and item["evidence"]["given_name"] == "exact"
+    for side in (item["record_child"], item["candidate"]):
+        assert set(side["identity"]) <= {"given_name", "family_name", "date_of_birth", "sex", "identifiers"}
+        assert "postcode" not in side["identity"]
+    [row] = rows_of_request(db, r)
+    assert row["action"] == "review_identity" and set(row["child_ids"]) == {older, newer}
+    assert row["field_groups"] == ["person.identity"]
+
+
+def test_only_the_steward_reviews(client, auth, db):
+    _possible_match(client, auth, db)
+    r = client.get(REVIEW, headers=reader(auth, POLICY, "front_door_social_worker"))
+    assert r.status_code == 403
+
+
+def test_merge_keeps_every_record_later_records_land_on_the_survivor_and_split_undoes_it(client, auth, db):
+    older, newer = _possible_match(client, auth, db)
+    steward = reader(auth, POLICY, "identity_steward")
+    [item] = client.get(REVIEW, headers=steward).json()["items"]
+
+    merged = client.post(
+        f"{REVIEW}/{item['id']}", json={"decision": "merge", "reason": "Same school and GP"}, headers=steward
+    )
+    assert merged.status_code == 200, merged.text
+    assert merged.json()["surviving_child_id"] == older
+    assert _records_of(client, auth, older) == ["P-1", "P-2"]
+
+    # Later: the absorbed child's police person id, and an amendment of its record, find the survivor.
+    later = post_ppn(client, auth, "P-3", anonymous_person(given_name="Ash", identifiers={"police_person_id": "WYP-9"}))
+    amended = client.post(
+        "/api/v1/ppns",
+        json=ppn(source_ref="P-2", version=2, risk_grade="low", person=anonymous_person(postcode="LS8 3QT")),
+        headers=auth("police"),
+    )
+    assert later == older and amended.json()["children"][0]["child_id"] == older
+    assert _records_of(client, auth, older) == ["P-1", "P-2", "P-3"]
+
+    again = client.post(
+        f"{REVIEW}/{item['id']}", json={"decision": "reject", "reason": "Changed my mind"}, headers=steward
+    )
+    assert again.status_code == 409
+
+    split = client.post(
+        f"/api/v1/identity/merges/{merged.json()['merge_id']}/split",
+        json={"reason": "GP confirms two different girls"},
+        headers=steward,
+    )
+    assert split.status_code == 200, split.text
+    # What the merge moved goes back (P-2, amended since, is still the same record and person);
+    # a record that arrived for the survivor since (P-3) stays with it.
+    assert _records_of(client, auth, newer) == ["P-2"]
+    assert _records_of(client, auth, older) == ["P-1", "P-3"]
+
+    decisions = [r for r in audit_rows(db) if r["action"] == "review_identity" and r["reason"] in ("merge", "split")]
+    assert [r["reason"] for r in decisions] == ["merge", "split"]
+    assert all(set(r["child_ids"]) == {older, newer} for r in decisions)
+    assert all("Same school" not in str(r) for r in decisions)  # the reason stays with the merge, not the audit
+
+
+def test_split_returns_the_absorbed_childs_records(client, auth, db):
+    older, newer = _possible_match(client, auth, db)
+    steward = reader(auth, POLICY, "identity_steward")
+    [item] = client.get(REVIEW, headers=steward).json()["items"]
+    merge_id = client.post(
+        f"{REVIEW}/{item['id']}", json={"decision": "merge", "reason": "Same school and GP"}, headers=steward
+    ).json()["merge_id"]
+    assert _records_of(client, auth, older) == ["P-1", "P-2"]
+    r = client.post(
+        f"/api/v1/identity/merges/{merge_id}/split", json={"reason": "GP confirms two girls"}, headers=steward
+    )
+    assert r.status_code == 200
+    assert _records_of(client, auth, older) == ["P-1"] and _records_of(client, auth, newer) == ["P-2"]
+    assert (
+        client.post(
+            f"/api/v1/identity/merges/{merge_id}/split", json={"reason": "GP confirms two girls"}, headers=steward
+        ).status_code
+        == 409
+    )
+
+
+def test_reject_leaves_both_children_apart(client, auth, db):
+    older, newer = _possible_match(client, auth, db)
+    steward = reader(auth, POLICY, "identity_steward")
+    [item] = client.get(REVIEW, headers=steward).json()["items"]
+    r = client.post(
+        f"{REVIEW}/{item['id']}", json={"decision": "reject", "reason": "Different mothers named"}, headers=steward
+    )
+    assert r.json()["status"] == "rejected"
+    assert client.get(REVIEW, headers=steward).json()["items"] == []
+    assert _records_of(client, auth, older) == ["P-1"] and _records_of(client, auth, newer) == ["P-2"]

@@ -1,0 +1,59 @@
+"""Child search: the same scoring, only children in the caller's scope, no fishing."""
+
+from __future__ import annotations
+
+from tests.people.helpers import POLICY
+from tests.seeding import SCHOOL_B, reader, rows_of_request, seed_child_in_every_scope, seed_outsider
+
+SEARCH = "/api/v1/children/search"
+
+
+def test_a_misspelt_name_finds_the_child_with_a_band_and_is_audited(client, auth, db):
+    child = seed_child_in_every_scope(client, auth)
+    body = {"given_name": "Ayesha", "family_name": "Begum", "date_of_birth": child.person["date_of_birth"]}
+    r = client.post(SEARCH, json=body, headers=reader(auth, POLICY, "front_door_social_worker"))
+    assert r.status_code == 200, r.text
+    top = r.json()["results"][0]
+    assert top["child_id"] == child.child_id and top["band"] in ("high", "possible")
+    assert top["identity"]["family_name"] == "Begum"
+    [row] = rows_of_request(db, r)
+    assert row["action"] == "search_children" and row["child_ids"] == [c["child_id"] for c in r.json()["results"]]
+
+
+def test_results_are_only_children_in_scope(client, auth, db):
+    outsider = seed_outsider(client, auth)
+    body = {"given_name": "Olu", "family_name": "Adeyemi", "date_of_birth": outsider.person["date_of_birth"]}
+    front_door = client.post(SEARCH, json=body, headers=reader(auth, POLICY, "front_door_social_worker"))
+    assert [c["child_id"] for c in front_door.json()["results"]] == [outsider.child_id]
+    for role in ("navigator", "yjs_practitioner", "education_dsl"):
+        r = client.post(SEARCH, json=body, headers=reader(auth, POLICY, role))
+        assert r.status_code == 200 and r.json()["results"] == [], role
+    own_school = client.post(SEARCH, json=body, headers=reader(auth, POLICY, "education_dsl", org=SCHOOL_B))
+    assert [c["child_id"] for c in own_school.json()["results"]] == [outsider.child_id]
+    assert "postcode" not in own_school.json()["results"][0]["identity"]  # a DSL reads identity and school only
+
+
+def test_an_identifier_finds_the_child(client, auth, db):
+    child = seed_child_in_every_scope(client, auth)
+    body = {"identifiers": {"nhs_number": child.person["identifiers"]["nhs_number"]}}
+    r = client.post(SEARCH, json=body, headers=reader(auth, POLICY, "front_door_social_worker"))
+    assert [(c["child_id"], c["band"]) for c in r.json()["results"]] == [(child.child_id, "high")]
+
+
+def test_empty_broad_and_wildcard_searches_are_refused_naming_the_field(client, auth, db):
+    headers = reader(auth, POLICY, "front_door_social_worker")
+    empty = client.post(SEARCH, json={}, headers=headers)
+    assert empty.status_code == 422
+    assert {e["field"] for e in empty.json()["errors"]} == {"given_name", "family_name", "date_of_birth"}
+    broad = client.post(SEARCH, json={"family_name": "Begum"}, headers=headers)
+    assert broad.status_code == 422
+    wild = client.post(SEARCH, json={"given_name": "*", "family_name": "Beg%"}, headers=headers)
+    assert wild.status_code == 422
+    assert {e["field"] for e in wild.json()["errors"]} == {"given_name", "family_name"}
+
+
+def test_roles_without_search_are_refused(client, auth, db):
+    r = client.post(
+        SEARCH, json={"given_name": "Aisha", "family_name": "Begum"}, headers=reader(auth, POLICY, "shield_member")
+    )
+    assert r.status_code == 403
