@@ -191,9 +191,9 @@ def _dev_settings(settings: Settings) -> Settings:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
-
     from dataclasses import replace
+
+    import uvicorn
 
     from app.logs import configure_logging
     from app.main import create_app

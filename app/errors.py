@@ -241,13 +241,17 @@ def problem_responses(*statuses: int, described: dict[int, str] | None = None) -
     ``problem_responses(401, 403, 404, described={404: "No such child"})`` overrides a description.
     """
     described = described or {}
-    return {
-        status: {
+    out: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        out[status] = {
             "description": described.get(status, _DESCRIPTIONS.get(status, _STATUS_TITLES.get(status, "Error"))),
             "content": {PROBLEM_JSON: {"schema": _PROBLEM_SCHEMA}},
         }
-        for status in statuses
-    }
+        if status == 429:
+            out[status]["headers"] = {
+                "Retry-After": {"description": "Seconds until the read would be allowed", "schema": {"type": "integer"}}
+            }
+    return out
 
 
 # Statuses the request guard returns before any route runs (app/middleware.py).
