@@ -191,19 +191,24 @@ def _dev_settings(settings: Settings) -> Settings:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     import uvicorn
 
+    from app.logs import configure_logging
     from app.main import create_app
     from app.migrate import upgrade
 
     if args.dev:
-        settings = _dev_settings(settings)
+        settings = replace(_dev_settings(settings), api_docs=True)
     settings.check_can_serve()
+    configure_logging(settings.log_level)
     upgrade(settings.database_url)
     if args.demo:
         _load_demo_once(settings, args.demo_records)
     app = create_app(settings)
-    print(f"\nShield on http://{args.host}:{args.port}  (API docs: /docs, health: /healthz, /readyz)")
+    docs = "API docs: /docs, " if settings.api_docs else ""
+    print(f"\nShield on http://{args.host}:{args.port}  ({docs}health: /healthz, /readyz)")
     example = _example_child(settings)
     if example:
         print(
@@ -211,7 +216,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             f"  curl -s http://{args.host}:{args.port}/api/v1/children/{example}/record "
             '-H "Authorization: Bearer $TOKEN" -H "X-Access-Purpose: front_door_decision"'
         )
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False)
+    # Our JSON access line replaces uvicorn's, which would log query strings.
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
     return 0
 
 

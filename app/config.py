@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
@@ -31,6 +32,38 @@ def _float(name: str, default: float) -> float:
         return float(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _origins(name: str) -> tuple[str, ...]:
+    """An allow-list of exact origins: a wildcard would let any site's scripts read children's data."""
+    origins = tuple(o.strip().rstrip("/") for o in os.environ.get(name, "").split(",") if o.strip())
+    for origin in origins:
+        if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", origin):
+            raise ConfigError(f"{name}: {origin!r} is not an origin like https://shield.example.org (no wildcards)")
+    return origins
+
+
+def _positive(name: str, default: int) -> int:
+    value = _int(name, default)
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1, got {value}")
+    return value
+
+
+def _log_level(name: str, default: str) -> str:
+    level = (os.environ.get(name) or default).strip().upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ConfigError(f"{name} must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got {level!r}")
+    return level
 
 
 def _algorithms(name: str, default: str) -> tuple[str, ...]:
@@ -58,6 +91,11 @@ class Settings:
     timezone: str = "Europe/London"
     max_body_bytes: int = 5 * 1024 * 1024
     max_batch_items: int = 1000
+    api_docs: bool = False
+    cors_origins: tuple[str, ...] = ()
+    metrics: bool = False
+    log_level: str = "INFO"
+    read_limit_children_per_hour: int = 60
     # Tolerated clock skew between agency systems and us when rejecting "future" events.
     clock_skew: timedelta = field(default=timedelta(minutes=5))
     # Identity resolution (app/people/scoring.py): a match score (log2 likelihood ratio) at or
@@ -87,6 +125,13 @@ class Settings:
             max_batch_items=_int("SHIELD_MAX_BATCH_ITEMS", cls.max_batch_items),
             match_link_threshold=_float("SHIELD_MATCH_LINK_THRESHOLD", cls.match_link_threshold),
             match_review_threshold=_float("SHIELD_MATCH_REVIEW_THRESHOLD", cls.match_review_threshold),
+            api_docs=_bool("SHIELD_API_DOCS", cls.api_docs),
+            cors_origins=_origins("SHIELD_CORS_ORIGINS"),
+            metrics=_bool("SHIELD_METRICS", cls.metrics),
+            log_level=_log_level("SHIELD_LOG_LEVEL", cls.log_level),
+            read_limit_children_per_hour=_positive(
+                "SHIELD_READ_LIMIT_CHILDREN_PER_HOUR", cls.read_limit_children_per_hour
+            ),
         )
 
     def check_can_serve(self) -> None:

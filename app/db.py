@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Connection, DateTime, Engine, Float, MetaData, create_engine, event, text
+from sqlalchemy import JSON, Connection, DateTime, Engine, Float, Integer, MetaData, create_engine, event, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -84,6 +84,24 @@ class SecondsBetween(FunctionElement[float]):
 def _seconds_between_pg(element: SecondsBetween, compiler: SQLCompiler, **kw: Any) -> str:
     later, earlier = (compiler.process(c, **kw) for c in element.clauses)
     return f"EXTRACT(EPOCH FROM ({later} - {earlier}))"
+
+
+class JSONArrayLength(FunctionElement[int]):
+    """``JSONArrayLength(column)``: the number of items in a ``JSONType`` array column."""
+
+    type = Integer()
+    name = "json_array_length_"
+    inherit_cache = True
+
+
+@compiles(JSONArrayLength, "postgresql")
+def _json_array_length_pg(element: JSONArrayLength, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"jsonb_array_length({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(JSONArrayLength, "sqlite")
+def _json_array_length_sqlite(element: JSONArrayLength, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json_array_length({compiler.process(element.clauses, **kw)})"
 
 
 @compiles(SecondsBetween, "sqlite")
@@ -171,6 +189,15 @@ class Database:
         """A write transaction: committed on success, rolled back on any exception."""
         with self._write_lock, self.write_session() as session, session.begin():
             yield session
+
+    def configured(self, **options: Any) -> Database:
+        """This database (same engine, same write lock) with execution options that every session's
+        connection carries, read by code far below the request (``conn.get_execution_options()``)."""
+        copy = object.__new__(Database)
+        copy.url, copy.engine, copy._write_lock = self.url, self.engine, self._write_lock
+        copy._read = sessionmaker(bind=self.engine.execution_options(**options), expire_on_commit=False)
+        copy._write = sessionmaker(bind=self.engine.execution_options(**WRITE, **options), expire_on_commit=False)
+        return copy
 
     def dispose(self) -> None:
         self.engine.dispose()

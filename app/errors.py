@@ -9,11 +9,15 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.audit.chain import Entry
-from app.audit.service import actor_of, record_alone
+from app.audit.limits import ReadLimitExceeded
+from app.audit.service import actor_of, record_alone, refuse_read
 
 log = logging.getLogger("shield.errors")
 
@@ -127,6 +131,21 @@ def install_handlers(app: FastAPI) -> None:
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
         return problem_response(exc, request_id(request))
 
+    @app.exception_handler(ReadLimitExceeded)
+    async def _read_limit(request: Request, exc: ReadLimitExceeded) -> JSONResponse:
+        # The read rolled back; the refusal and the privacy officer's alert are written now.
+        rid = request.scope.get("state", {}).get("request_id")
+        await run_in_threadpool(refuse_read, request.app.state.db, exc, rid)
+        problem = ProblemError(
+            429,
+            "Too many children read",
+            f"you have been shown {exc.already} different children in the last hour, and the limit is "
+            f"{exc.limit}; the privacy officer has been told. Try again later or ask them to review.",
+            kind="read-limit",
+            headers={"Retry-After": str(exc.retry_after)},
+        )
+        return problem_response(problem, request_id(request))
+
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
@@ -180,3 +199,88 @@ def _audit_error(request: Request, exc: Exception) -> None:
         )
     except Exception as audit_exc:  # noqa: BLE001 - the response is already an error; say so in the log
         log.error("could not audit an error: %s", type(audit_exc).__name__)
+
+
+# ---- The errors in the OpenAPI document ----------------------------------------------------------
+
+
+class ProblemFieldError(BaseModel):
+    pointer: str
+    field: str
+    detail: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, the body of every error response."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[ProblemFieldError] | None = None
+
+
+_DESCRIPTIONS = {
+    400: "Malformed request: invalid JSON, or no X-Access-Purpose header where a read needs one",
+    401: "No valid bearer token",
+    403: "The caller's role may not do this, or not for the stated purpose",
+    404: "Not found, or outside the caller's scope (the two look the same)",
+    409: "Conflicts with what is already stored",
+    413: "Request body too large",
+    415: "Content-Type is not application/json",
+    422: "Invalid request; `errors` names each field",
+    429: "Too many different children read in the last hour; see Retry-After",
+}
+_PROBLEM_SCHEMA = {"$ref": "#/components/schemas/Problem"}
+
+
+def problem_responses(*statuses: int, described: dict[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route: each status as an application/problem+json ``Problem``.
+
+    ``problem_responses(401, 403, 404, described={404: "No such child"})`` overrides a description.
+    """
+    described = described or {}
+    out: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        out[status] = {
+            "description": described.get(status, _DESCRIPTIONS.get(status, _STATUS_TITLES.get(status, "Error"))),
+            "content": {PROBLEM_JSON: {"schema": _PROBLEM_SCHEMA}},
+        }
+        if status == 429:
+            out[status]["headers"] = {
+                "Retry-After": {"description": "Seconds until the read would be allowed", "schema": {"type": "integer"}}
+            }
+    return out
+
+
+# Statuses the request guard returns before any route runs (app/middleware.py).
+_GUARD_STATUSES = {"get": (413,), "post": (413, 415), "put": (413, 415), "patch": (413, 415), "delete": (413,)}
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Generate the OpenAPI document with the ``Problem`` schema and the guard's statuses on every
+    operation, so that the document lists every status the app can return."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = get_openapi(
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                description=app.description,
+                routes=app.routes,
+            )
+            schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+            problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(problem.pop("$defs", {}))
+            schemas["Problem"] = problem
+            for operations in doc.get("paths", {}).values():
+                for method, operation in operations.items():
+                    responses = operation.setdefault("responses", {})
+                    for status in _GUARD_STATUSES.get(method, ()):
+                        responses.setdefault(str(status), problem_responses(status)[status])
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 from app import health
 from app.audit import router as audit
+from app.audit.limits import READ_LIMIT_OPTION
 from app.config import Settings, get_settings
 from app.db import Database
-from app.errors import install_handlers
+from app.errors import install_handlers, install_openapi
 from app.frontdoor import router as frontdoor
+from app.logs import RequestLog
+from app.metrics import install_metrics
 from app.middleware import RequestGuard
 from app.people import router as people
 from app.policy.loader import load_policy
@@ -22,7 +26,11 @@ from app.security.tokens import TokenVerifier
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     """Build the app. Policies and token keys are loaded now: a bad file stops start-up here."""
     settings = settings or get_settings()
+    docs = settings.api_docs  # off in production: the schema is a map for an attacker, and nobody else needs it live
     app = FastAPI(
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
         title="Shield",
         version="0.1.0",
         summary="Case-level serious youth violence information sharing",
@@ -32,18 +40,35 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         ),
     )
     app.state.settings = settings
-    app.state.db = db or Database(settings.database_url)
+    # Every write transaction carries the disclosure limit to the audit append that enforces it.
+    app.state.db = (db or Database(settings.database_url)).configured(
+        **{READ_LIMIT_OPTION: settings.read_limit_children_per_hour}
+    )
     app.state.policy = load_policy(settings.policy_dir)
     app.state.quality_rules = load_rules(settings.policy_dir)
     app.state.verifier = TokenVerifier(settings)
     install_handlers(app)
+    install_openapi(app)
+    metrics = install_metrics(app, settings.metrics)
     app.include_router(health.router)
     app.include_router(records.router)
     app.include_router(frontdoor.router)
     app.include_router(audit.router)
     app.include_router(quality.router)
     app.include_router(people.router)
+    if settings.cors_origins:
+        # Bearer tokens, not cookies: no credentials mode, so no origin can ride a user's session.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_credentials=False,
+            allow_methods=["GET", "POST", "PATCH"],
+            allow_headers=["Authorization", "Content-Type", "X-Access-Purpose", "X-Break-Glass-Reason"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+            max_age=600,
+        )
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestLog, observer=metrics)
     return app
 
 

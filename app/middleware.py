@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import HTTPException
 
 from app.errors import PROBLEM_JSON, ProblemError
+from app.logs import request_id_var
 
 _WRITE_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -29,6 +30,7 @@ class RequestGuard:
             return
         rid = uuid.uuid4()
         scope.setdefault("state", {})["request_id"] = str(rid)
+        request_id_var.set(str(rid))
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
 
         async def send_with_headers(message: dict[str, Any]) -> None:

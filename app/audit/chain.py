@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from app.audit import limits
 from app.audit.models import AuditEvent, AuditEventChild
 from app.db import serialise_appenders, utc_now
 
@@ -109,9 +110,15 @@ def append(conn: Connection, entry: Entry, now: datetime | None = None) -> int:
         head = (last[0], last[1]) if last else (0, GENESIS)
     seq, prev = head[0] + 1, head[1]
     children = sorted({str(c) for c in entry.child_ids})
+    field_groups = sorted(set(entry.field_groups))
+    now = now or utc_now()
+    limit = conn.get_execution_options().get(limits.READ_LIMIT_OPTION)
+    if limit is not None and limits.discloses(entry.outcome, entry.action, children, field_groups):
+        # Under the chain lock: concurrent reads by one person are counted one after the other.
+        limits.check(conn, entry, children, limit, now)
     row = {
         "seq": seq,
-        "occurred_at": now or utc_now(),
+        "occurred_at": now,
         "request_id": entry.request_id,
         "actor_sub": entry.actor.sub,
         "actor_agency": entry.actor.agency,
@@ -123,7 +130,7 @@ def append(conn: Connection, entry: Entry, now: datetime | None = None) -> int:
         "break_glass": entry.break_glass,
         "child_ids": children,
         "record_ids": sorted({str(r) for r in entry.record_ids}),
-        "field_groups": sorted(set(entry.field_groups)),
+        "field_groups": field_groups,
     }
     row["prev_hash"] = prev
     row["entry_hash"] = entry_hash(prev, row)

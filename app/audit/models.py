@@ -19,6 +19,8 @@ class AuditEvent(Base):
     """
 
     __tablename__ = "audit_event"
+    # The read limit counts one person's disclosures in the last hour.
+    __table_args__ = (Index("ix_audit_event_actor", "actor_sub", "occurred_at"),)
 
     # Gapless, assigned under the chain lock (a sequence would leave gaps on rollback).
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
@@ -78,4 +80,23 @@ class AccessNotification(Base):
     reader_agency: Mapped[str] = mapped_column(String(30))
     reader_roles: Mapped[list[str]] = mapped_column(JSONType)
     purpose: Mapped[str | None] = mapped_column(String(60))
+    audit_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class PrivacyAlert(Base):
+    """Something the privacy officer should look at: a person who hit the bulk-lookup limit.
+
+    Ids and counts only; the audit rows (``audit_seq`` and the person's others) say the rest.
+    """
+
+    __tablename__ = "privacy_alert"
+    __table_args__ = (Index("ix_privacy_alert_actor", "actor_sub", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    actor_sub: Mapped[str] = mapped_column(String(200))
+    actor_agency: Mapped[str | None] = mapped_column(String(30))
+    actor_roles: Mapped[list[str]] = mapped_column(JSONType)
+    detail: Mapped[str] = mapped_column(String(300))
     audit_seq: Mapped[int] = mapped_column(BigInteger)

@@ -12,21 +12,16 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from app.audit.chain import Entry, append, verify
-from app.audit.models import AccessNotification, BreakGlassGrant
+from app.audit.models import AccessNotification, BreakGlassGrant, PrivacyAlert
 from app.audit.service import actor_of, disclosure_log
 from app.db import Database
-from app.errors import PROBLEM_JSON
+from app.errors import problem_responses
+from app.paging import Limit, Offset
 from app.policy.deps import Authorized
 from app.policy.engine import Access
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
-_PROBLEM = {"content": {PROBLEM_JSON: {}}}
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {**_PROBLEM, "description": "No X-Access-Purpose header"},
-    401: {**_PROBLEM, "description": "No valid bearer token"},
-    403: {**_PROBLEM, "description": "The role may not do this, or not for this purpose"},
-    422: {**_PROBLEM, "description": "Invalid query parameter"},
-}
+_ERRORS = problem_responses(400, 401, 403, 422, described={422: "Invalid query parameter; `errors` names it"})
 
 
 class Verification(BaseModel):
@@ -59,6 +54,17 @@ class BreakGlassOut(BaseModel):
     granted_at: datetime
     expires_at: datetime
     active: bool
+    audit_seq: int
+
+
+class AlertOut(BaseModel):
+    id: str
+    created_at: datetime
+    kind: str
+    actor_sub: str
+    actor_agency: str | None
+    actor_roles: list[str]
+    detail: str
     audit_seq: int
 
 
@@ -97,8 +103,10 @@ def audit_events(
     request: Request,
     access: Annotated[Access, Authorized("read_audit")],
     child_id: Annotated[uuid.UUID, Query(description="The child's opaque id")],
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before: Annotated[int | None, Query(ge=1, description="Only rows before this sequence number")] = None,
+    limit: Limit = 100,
+    before: Annotated[
+        int | None, Query(ge=1, description="Only rows before this seq: the last `seq` of the previous page")
+    ] = None,
 ) -> list[AuditEventOut]:
     """Who saw or wrote this child's data, when, for what purpose, and which field groups:
     newest first. Reading the log is itself audited."""
@@ -115,12 +123,18 @@ def audit_events(
 def break_glass_list(
     request: Request,
     access: Annotated[Access, Authorized("read_audit")],
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[BreakGlassOut]:
     """Every break-glass grant, newest first, with its stated reason, for the privacy officer to review."""
     db, entry = _audited(request, access, "read_break_glass")
     with db.writing() as session:
-        grants = session.scalars(select(BreakGlassGrant).order_by(BreakGlassGrant.granted_at.desc()).limit(limit)).all()
+        grants = session.scalars(
+            select(BreakGlassGrant)
+            .order_by(BreakGlassGrant.granted_at.desc(), BreakGlassGrant.id)
+            .limit(limit)
+            .offset(offset)
+        ).all()
         entry.child_ids = [g.child_id for g in grants]
         append(session.connection(), entry)
     return [
@@ -149,7 +163,8 @@ def break_glass_list(
 def notifications(
     request: Request,
     access: Annotated[Access, Authorized("read_notifications")],
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[NotificationOut]:
     """Reads of children this agency holds an open case for, by other agencies (the CP-IS pattern)."""
     db, entry = _audited(request, access, "read_notifications")
@@ -157,8 +172,9 @@ def notifications(
         rows = session.scalars(
             select(AccessNotification)
             .where(AccessNotification.recipient_agency == access.caller.agency)
-            .order_by(AccessNotification.created_at.desc())
+            .order_by(AccessNotification.created_at.desc(), AccessNotification.id)
             .limit(limit)
+            .offset(offset)
         ).all()
         entry.child_ids = [n.child_id for n in rows]
         append(session.connection(), entry)
@@ -172,4 +188,35 @@ def notifications(
             purpose=n.purpose,
         )
         for n in rows
+    ]
+
+
+@router.get("/audit/alerts", response_model=list[AlertOut], responses=_ERRORS, summary="Alerts for the privacy officer")
+def alerts(
+    request: Request,
+    access: Annotated[Access, Authorized("read_audit")],
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[AlertOut]:
+    """People who reached the bulk-lookup limit (`SHIELD_READ_LIMIT_CHILDREN_PER_HOUR`), newest
+    first: one alert per person per hour; the audit row at `audit_seq` and that person's rows
+    around it show what they read."""
+    db, entry = _audited(request, access, "read_alerts")
+    with db.writing() as session:
+        rows = session.scalars(
+            select(PrivacyAlert).order_by(PrivacyAlert.created_at.desc(), PrivacyAlert.id).limit(limit).offset(offset)
+        ).all()
+        append(session.connection(), entry)
+    return [
+        AlertOut(
+            id=str(a.id),
+            created_at=a.created_at,
+            kind=a.kind,
+            actor_sub=a.actor_sub,
+            actor_agency=a.actor_agency,
+            actor_roles=a.actor_roles,
+            detail=a.detail,
+            audit_seq=a.audit_seq,
+        )
+        for a in rows
     ]

@@ -14,13 +14,12 @@ from app.audit.chain import Entry, append
 from app.audit.models import AccessNotification, BreakGlassGrant
 from app.audit.service import actor_of
 from app.db import Database
-from app.errors import PROBLEM_JSON
+from app.errors import problem_responses
 from app.frontdoor.service import child_record, open_case_holders
 from app.policy.deps import Authorized, denial
 from app.policy.engine import Access, child_exists, child_in_scope, has_grant
 
 router = APIRouter(prefix="/api/v1", tags=["front door"])
-_PROBLEM = {"content": {PROBLEM_JSON: {}}}
 
 
 class RecordEntry(BaseModel):
@@ -47,13 +46,20 @@ class ChildRecordOut(BaseModel):
     "/children/{child_id}/record",
     response_model=ChildRecordOut,
     summary="A child's cross-agency record",
-    responses={
-        400: {**_PROBLEM, "description": "No X-Access-Purpose header"},
-        401: {**_PROBLEM, "description": "No valid bearer token"},
-        403: {**_PROBLEM, "description": "The role may not read child records, or not for this purpose"},
-        404: {**_PROBLEM, "description": "No such child within the caller's scope"},
-        422: {**_PROBLEM, "description": "Malformed child id or break-glass reason"},
-    },
+    responses=problem_responses(
+        400,
+        401,
+        403,
+        404,
+        422,
+        429,
+        described={
+            400: "No X-Access-Purpose header",
+            403: "The role may not read child records, or not for this purpose",
+            404: "No such child within the caller's scope",
+            422: "Malformed child id or break-glass reason",
+        },
+    ),
 )
 def get_child_record(
     request: Request,

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from app.audit.chain import Entry
 from app.audit.service import actor_of, record_alone
 from app.db import Database, utc_now
-from app.errors import PROBLEM_JSON, FieldError, validation_problem
+from app.errors import FieldError, problem_responses, validation_problem
 from app.policy.deps import Authorized
 from app.policy.engine import Access
 from app.quality.check import Finding, findings, unknown_codes
@@ -26,7 +26,6 @@ from app.records.service import Writer, parse
 from app.security.caller import CurrentCaller
 
 router = APIRouter(prefix="/api/v1", tags=["quality"])
-_PROBLEM = {"content": {PROBLEM_JSON: {}}}
 DEFAULT_DAYS = 90
 # The HTML report runs nothing and loads nothing: only its own inline styles.
 _HTML_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
@@ -83,10 +82,17 @@ def post_quality_check(
             "description": "The report: JSON, or with `format=csv` a CSV file, or with `format=html` a printable page",
             "content": {"text/csv": {}, "text/html": {}},
         },
-        400: {**_PROBLEM, "description": "No X-Access-Purpose header"},
-        401: {**_PROBLEM, "description": "No valid bearer token"},
-        403: {**_PROBLEM, "description": "The role may not read the quality report, or not for this purpose"},
-        422: {**_PROBLEM, "description": "Invalid query parameter; `errors` names it"},
+        **problem_responses(
+            400,
+            401,
+            403,
+            422,
+            described={
+                400: "No X-Access-Purpose header",
+                403: "The role may not read the quality report, or not for this purpose",
+                422: "Invalid query parameter; `errors` names it",
+            },
+        ),
     },
 )
 def get_ppn_quality(

@@ -11,7 +11,8 @@ from fastapi import APIRouter, Body, Depends, Request, Response
 from app.audit.chain import Entry
 from app.audit.service import actor_of, record_alone
 from app.db import Database, utc_now
-from app.errors import PROBLEM_JSON, ProblemError
+from app.errors import ProblemError, problem_responses
+from app.metrics import ingested
 from app.policy.engine import can_ingest
 from app.records.kinds import KINDS, Clock, RecordKind
 from app.records.schemas import BatchIn, BatchItemResult, BatchResult, IngestResult
@@ -21,16 +22,23 @@ from app.security.caller import Caller, CurrentCaller
 log = logging.getLogger("shield.ingest")
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
 
-_PROBLEM = {"content": {PROBLEM_JSON: {}}}
 INGEST_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": IngestResult, "description": "The same version with the same body was already stored"},
-    400: {**_PROBLEM, "description": "Malformed JSON"},
-    401: {**_PROBLEM, "description": "No valid bearer token"},
-    403: {**_PROBLEM, "description": "The caller may not post this record type"},
-    409: {**_PROBLEM, "description": "This version was already received with a different body"},
-    413: {**_PROBLEM, "description": "Request body too large"},
-    415: {**_PROBLEM, "description": "Content-Type is not application/json"},
-    422: {**_PROBLEM, "description": "Invalid record; `errors` names each field"},
+    **problem_responses(
+        400,
+        401,
+        403,
+        409,
+        413,
+        415,
+        422,
+        described={
+            400: "Malformed JSON",
+            403: "The caller may not post this record type",
+            409: "This version was already received with a different body",
+            422: "Invalid record; `errors` names each field",
+        },
+    ),
 }
 
 
@@ -66,6 +74,7 @@ def _endpoint(kind: RecordKind):  # noqa: ANN202 - FastAPI reads the signature
         db: Database = request.app.state.db
         quality = request.app.state.quality_rules
         result = in_transaction(db, lambda s: ingest(s, writer, kind, checked, quality=quality))
+        ingested(request, kind.name, result.outcome)
         response.status_code = 200 if result.outcome == "unchanged" else 201
         return result
 
@@ -135,7 +144,9 @@ def post_batch(request: Request, caller: CurrentCaller, batch: BatchIn) -> Batch
                 err["pointer"] = f"#/records/{index}/record/" + err["pointer"].removeprefix("#/")
                 err["field"] = f"records.{index}.record.{err['field']}"
             items.append(BatchItemResult(index=index, status=problem.status, problem=body))
+            ingested(request, kind.name, "rejected")
             continue
+        ingested(request, kind.name, result.outcome)
         items.append(BatchItemResult(index=index, status=200 if result.outcome == "unchanged" else 201, result=result))
     stored = sum(1 for i in items if i.status == 201)
     unchanged = sum(1 for i in items if i.status == 200)

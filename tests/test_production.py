@@ -1,0 +1,269 @@
+"""Production settings: docs off, no-store everywhere, CORS only for listed origins, JSON logs with
+no personal data, /metrics only when switched on, and the settings read from the environment."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import uuid
+from dataclasses import replace
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from app.audit.models import AuditEvent
+from app.config import ConfigError, Settings
+from app.logs import JSONFormatter
+from app.main import create_app
+from app.records.models import Record
+from tests.factories import NHS_A, incident, person
+
+DOCS = ("/docs", "/redoc", "/openapi.json")
+
+
+def make_client(settings, db, **changes) -> TestClient:
+    return TestClient(create_app(replace(settings, **changes), db=db), raise_server_exceptions=False)
+
+
+# ---- API docs ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", DOCS)
+def test_api_docs_are_404_unless_enabled(client, path):
+    r = client.get(path)
+    assert r.status_code == 404
+    assert r.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize("path", DOCS)
+def test_api_docs_are_served_when_enabled(settings, db, path):
+    with make_client(settings, db, api_docs=True) as c:
+        assert c.get(path).status_code == 200
+
+
+def test_the_document_lists_problem_statuses_with_their_schema(settings, db):
+    doc = create_app(replace(settings, api_docs=True), db=db).openapi()
+    record = doc["paths"]["/api/v1/children/{child_id}/record"]["get"]["responses"]
+    for status in ("401", "403", "404", "413", "422", "429"):
+        assert record[status]["content"]["application/problem+json"]["schema"] == {
+            "$ref": "#/components/schemas/Problem"
+        }
+    assert {"415", "413", "409"} <= set(doc["paths"]["/api/v1/incidents"]["post"]["responses"])
+    assert doc["components"]["schemas"]["Problem"]["required"] == ["type", "title", "status"]
+
+
+# ---- Cache-Control on every response -------------------------------------------------------------
+
+
+def test_every_response_is_no_store_including_errors(settings, db, auth):
+    """Every route, called as it would be and as it would fail, and the guard's own refusals."""
+    app = create_app(replace(settings, api_docs=True, max_body_bytes=2000), db=db)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        responses = []
+        for path, operations in app.openapi()["paths"].items():
+            url = path.replace("{child_id}", str(uuid.uuid4()))
+            for method in operations:
+                responses.append(c.request(method, url))  # 401 (or 200 for health)
+                responses.append(c.request(method, url, headers=auth("police")))  # 403/400/422/...
+        responses += [
+            c.get("/no/such/route"),
+            c.post("/api/v1/incidents", content=b"x", headers={"content-type": "text/plain"}),
+            c.post(
+                "/api/v1/incidents", content=b"{" + b" " * 3000 + b"}", headers={"content-type": "application/json"}
+            ),
+            c.post("/api/v1/incidents", json=incident(), headers=auth("police")),
+            c.delete("/healthz"),
+            c.get("/openapi.json"),
+        ]
+    statuses = {r.status_code for r in responses}
+    assert {200, 201, 401, 403, 404, 405, 413, 415} <= statuses
+    for r in responses:
+        assert r.headers.get("cache-control") == "no-store", (r.request.method, r.request.url, r.status_code)
+
+
+# ---- Request body size limit ---------------------------------------------------------------------
+
+
+def test_a_body_over_the_limit_is_413_and_nothing_is_stored(settings, db, auth):
+    with make_client(settings, db, max_body_bytes=4096) as c:
+        big = incident(summary="x" * 5000)
+        r = c.post("/api/v1/incidents", json=big, headers=auth("police"))
+        assert r.status_code == 413
+        assert r.json()["status"] == 413 and r.headers["content-type"].startswith("application/problem+json")
+        # Chunked, with no Content-Length to refuse up front: counted as it arrives.
+        body = json.dumps(big).encode()
+        chunked = c.post(
+            "/api/v1/incidents",
+            content=iter([body[:2000], body[2000:]]),
+            headers={**auth("police"), "content-type": "application/json"},
+        )
+        assert chunked.status_code == 413
+        assert c.post("/api/v1/incidents", json=incident(), headers=auth("police")).status_code == 201
+    with db.read_session() as s:
+        assert s.scalar(select(func.count()).select_from(Record)) == 1
+
+
+# ---- CORS ----------------------------------------------------------------------------------------
+
+ORIGIN = "https://shield.leeds.example"
+
+
+def preflight(c: TestClient, origin: str):
+    return c.options(
+        "/api/v1/incidents",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
+    )
+
+
+def test_cors_is_off_by_default(client):
+    r = client.get("/healthz", headers={"Origin": ORIGIN})
+    assert "access-control-allow-origin" not in r.headers
+    assert "access-control-allow-origin" not in preflight(client, ORIGIN).headers
+
+
+def test_cors_allows_only_listed_origins_and_never_credentials(settings, db):
+    with make_client(settings, db, cors_origins=(ORIGIN,)) as c:
+        ok = preflight(c, ORIGIN)
+        assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == ORIGIN
+        assert "access-control-allow-credentials" not in ok.headers
+        assert c.get("/healthz", headers={"Origin": ORIGIN}).headers["access-control-allow-origin"] == ORIGIN
+        other = preflight(c, "https://evil.example")
+        assert other.status_code == 400 and "access-control-allow-origin" not in other.headers
+        assert (
+            "access-control-allow-origin" not in c.get("/healthz", headers={"Origin": "https://evil.example"}).headers
+        )
+
+
+@pytest.mark.parametrize("value", ["*", "https://*.leeds.gov.uk", "shield.example", "https://a.example/path"])
+def test_cors_origins_must_be_exact_origins(monkeypatch, value):
+    monkeypatch.setenv("SHIELD_CORS_ORIGINS", value)
+    with pytest.raises(ConfigError, match="SHIELD_CORS_ORIGINS"):
+        Settings.from_env()
+
+
+def test_settings_from_the_environment(monkeypatch):
+    monkeypatch.setenv("SHIELD_API_DOCS", "true")
+    monkeypatch.setenv("SHIELD_METRICS", "1")
+    monkeypatch.setenv("SHIELD_CORS_ORIGINS", "https://a.example, https://b.example:8443/")
+    monkeypatch.setenv("SHIELD_READ_LIMIT_CHILDREN_PER_HOUR", "25")
+    s = Settings.from_env()
+    assert (s.api_docs, s.metrics, s.read_limit_children_per_hour) == (True, True, 25)
+    assert s.cors_origins == ("https://a.example", "https://b.example:8443")
+    monkeypatch.setenv("SHIELD_API_DOCS", "perhaps")
+    with pytest.raises(ConfigError, match="SHIELD_API_DOCS"):
+        Settings.from_env()
+    monkeypatch.setenv("SHIELD_API_DOCS", "")
+    monkeypatch.setenv("SHIELD_READ_LIMIT_CHILDREN_PER_HOUR", "0")
+    with pytest.raises(ConfigError, match="SHIELD_READ_LIMIT_CHILDREN_PER_HOUR"):
+        Settings.from_env()
+
+
+def test_defaults_are_the_safe_ones(monkeypatch):
+    for name in ("SHIELD_API_DOCS", "SHIELD_METRICS", "SHIELD_CORS_ORIGINS", "SHIELD_READ_LIMIT_CHILDREN_PER_HOUR"):
+        monkeypatch.delenv(name, raising=False)
+    s = Settings.from_env()
+    assert (s.api_docs, s.metrics, s.cors_origins, s.read_limit_children_per_hour) == (False, False, (), 60)
+
+
+# ---- Structured logs -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def captured_logs():
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JSONFormatter())
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    # The test client's own request lines are the client's, not the service's.
+    client_log = logging.getLogger("httpx")
+    client_level = client_log.level
+    client_log.setLevel(logging.WARNING)
+    yield stream
+    root.removeHandler(handler)
+    root.setLevel(previous)
+    client_log.setLevel(client_level)
+
+
+def test_logs_are_json_lines_with_the_request_and_no_personal_data(client, auth, captured_logs):
+    child = person(given_name="Zainab", family_name="Okonkwo", postcode="LS8 2QT", address="7 Roundhay Road")
+    good = incident(persons=[{"role": "victim", "arrested": False, "person": child}])
+    bad_nhs = incident(source_ref="WYP-INC-2", persons=[{"role": "victim", "person": {**child, "identifiers": {
+        "nhs_number": "9434765918"}}}])  # fmt: skip
+    responses = [
+        client.post("/api/v1/incidents", json=good, headers=auth("police")),
+        client.post("/api/v1/incidents", json=bad_nhs, headers=auth("police")),
+        client.post(
+            "/api/v1/incidents",
+            content=json.dumps(good)[:-5],
+            headers={**auth("police"), "content-type": "application/json"},
+        ),  # fmt: skip
+        client.get("/api/v1/audit/events?child_id=" + str(uuid.uuid4()), headers=auth("police")),
+        client.get("/no/such/Zainab-Okonkwo"),
+    ]
+    assert [r.status_code for r in responses] == [201, 422, 400, 403, 404]
+    text = captured_logs.getvalue()
+    lines = [json.loads(line) for line in text.splitlines()]
+    access = [line for line in lines if line["logger"] == "shield.access"]
+    assert [a["status"] for a in access] == [201, 422, 400, 403, 404]
+    for line, r in zip(access, responses, strict=True):
+        assert set(line) >= {"time", "level", "logger", "message", "request_id", "method", "route", "status"}
+        assert line["duration_ms"] >= 0
+        assert line["request_id"] == r.headers["x-request-id"]
+    assert access[0]["route"] == "/api/v1/incidents"
+    assert access[3]["route"] == "/api/v1/audit/events"
+    assert access[4]["route"] == "(unmatched)"
+    for secret in ("Zainab", "Okonkwo", "LS8 2QT", "Roundhay", NHS_A, "9434765918", "child_id="):
+        assert secret not in text
+
+
+def test_a_crlf_in_a_value_cannot_forge_a_log_line(captured_logs):
+    logging.getLogger("shield.test").warning("value %s", 'x\r\n{"level": "INFO", "forged": true}')
+    [line] = captured_logs.getvalue().splitlines()
+    assert "forged" in json.loads(line)["message"]
+
+
+def test_an_exception_is_logged_by_type_and_frames_not_message(captured_logs):
+    value = "-".join(["Zainab", "Okonkwo"])  # so the frame's source line does not hold it either
+    try:
+        raise ValueError(f"no match for {value}")
+    except ValueError:
+        logging.getLogger("shield.test").exception("failed")
+    [line] = [json.loads(x) for x in captured_logs.getvalue().splitlines()]
+    assert line["exc_type"] == "ValueError" and "raise ValueError" in line["stack"]
+    assert "Zainab" not in captured_logs.getvalue()
+
+
+# ---- Metrics -------------------------------------------------------------------------------------
+
+
+def test_metrics_are_off_by_default(client):
+    assert client.get("/metrics").status_code == 404
+
+
+def test_metrics_in_prometheus_format_when_enabled(settings, db, auth):
+    with make_client(settings, db, metrics=True) as c:
+        assert c.post("/api/v1/incidents", json=incident(), headers=auth("police")).status_code == 201
+        assert c.post("/api/v1/incidents", json=incident(), headers=auth("police")).status_code == 200
+        batch = {"records": [{"type": "ppn", "record": {"source_ref": "bad"}}]}
+        assert c.post("/api/v1/batch", json=batch, headers=auth("police")).status_code == 200
+        r = c.get("/metrics")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    body = r.text
+    assert 'shield_http_requests_total{method="POST",route="/api/v1/incidents",status="201"} 1.0' in body
+    assert 'shield_http_request_duration_seconds_bucket{le="0.005",method="POST",route="/api/v1/incidents"' in body
+    assert 'shield_ingest_records_total{outcome="created",record_type="incident"} 1.0' in body
+    assert 'shield_ingest_records_total{outcome="unchanged",record_type="incident"} 1.0' in body
+    assert 'shield_ingest_records_total{outcome="rejected",record_type="ppn"} 1.0' in body
+    head = next(line for line in body.splitlines() if line.startswith("shield_audit_chain_head_seq "))
+    with db.read_session() as s:
+        assert float(head.split()[1]) == s.scalar(select(func.max(AuditEvent.seq))) > 0
+    assert "Aisha" not in body and "WYP-INC-1" not in body
