@@ -62,6 +62,10 @@ CALLERS: dict[tuple[str, str], tuple[str, str] | None] = {
     ("GET", "/api/v1/audit/alerts"): ("partnership", "privacy_officer"),
     ("GET", "/api/v1/notifications"): ("yjs", "yjs_practitioner"),
     ("GET", "/api/v1/quality/ppns"): ("police", "ppn_quality_lead"),
+    ("POST", "/api/v1/children/search"): (READER_AGENCY["front_door_social_worker"], "front_door_social_worker"),
+    ("GET", "/api/v1/identity/review"): ("partnership", "identity_steward"),
+    ("POST", "/api/v1/identity/review/{review_id}"): ("partnership", "identity_steward"),
+    ("POST", "/api/v1/identity/merges/{merge_id}/split"): ("partnership", "identity_steward"),
 }
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from app.audit.chain import Entry, append
 from app.audit.service import actor_of
 from app.db import Database
-from app.errors import PROBLEM_JSON, ProblemError
+from app.errors import ProblemError, problem_responses
 from app.people.linking import Thresholds
 from app.people.merging import merge, split
 from app.people.models import IdentityReview
@@ -22,12 +22,7 @@ from app.policy.deps import Authorized
 from app.policy.engine import Access, person_view
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])
-_PROBLEM = {"content": {PROBLEM_JSON: {}}}
-_ERRORS = {
-    400: {**_PROBLEM, "description": "No X-Access-Purpose header"},
-    401: {**_PROBLEM, "description": "No valid bearer token"},
-    403: {**_PROBLEM, "description": "The role may not do this, or not for this purpose"},
-}
+_ERRORS = (400, 401, 403, 422, 429)
 Reason = Annotated[str, Field(min_length=10, max_length=500, pattern=r"^[^\x00-\x1f\x7f]*$")]
 
 
@@ -94,7 +89,7 @@ def _rid(request: Request) -> str | None:
     "/children/search",
     response_model=SearchOut,
     summary="Find a child",
-    responses={**_ERRORS, 422: {**_PROBLEM, "description": "Empty, too broad or wildcard search"}},
+    responses=problem_responses(*_ERRORS, described={422: "Empty, too broad or wildcard search"}),
 )
 def search_children(
     request: Request, body: SearchIn, access: Annotated[Access, Authorized("search_children")]
@@ -122,7 +117,12 @@ def search_children(
     return SearchOut(results=[SearchHit(child_id=str(h.child_id), band=h.band, identity=h.identity) for h in hits])  # type: ignore[arg-type]
 
 
-@router.get("/identity/review", response_model=ReviewList, summary="Possible matches to decide", responses=_ERRORS)
+@router.get(
+    "/identity/review",
+    response_model=ReviewList,
+    summary="Possible matches to decide",
+    responses=problem_responses(*_ERRORS),
+)
 def list_reviews(request: Request, access: Annotated[Access, Authorized("review_identity")]) -> ReviewList:
     """Open possible matches, oldest first, with the evidence per field and the two children's
     identity side by side (identity fields only)."""
@@ -175,7 +175,7 @@ def list_reviews(request: Request, access: Annotated[Access, Authorized("review_
     "/identity/review/{review_id}",
     response_model=DecisionOut,
     summary="Confirm (merge) or reject a possible match",
-    responses={**_ERRORS, 404: {**_PROBLEM, "description": "No such review"}, 409: _PROBLEM},
+    responses=problem_responses(*_ERRORS, 404, 409, described={404: "No such review"}),
 )
 def decide(
     request: Request,
@@ -234,7 +234,7 @@ def decide(
     "/identity/merges/{merge_id}/split",
     response_model=SplitOut,
     summary="Undo a merge",
-    responses={**_ERRORS, 404: {**_PROBLEM, "description": "No such merge"}, 409: _PROBLEM},
+    responses=problem_responses(*_ERRORS, 404, 409, described={404: "No such merge"}),
 )
 def split_merge(
     request: Request,
