@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import time, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,6 +21,19 @@ def _int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _meeting_time(name: str, default: time) -> time:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        parsed = time.fromisoformat(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a local time of day such as 09:00, got {raw!r}") from exc
+    if parsed.tzinfo is not None:
+        raise ConfigError(f"{name} is a local time in SHIELD_TIMEZONE: give it without an offset, got {raw!r}")
+    return parsed
 
 
 def _algorithms(name: str, default: str) -> tuple[str, ...]:
@@ -48,6 +61,10 @@ class Settings:
     timezone: str = "Europe/London"
     max_body_bytes: int = 5 * 1024 * 1024
     max_batch_items: int = 1000
+    # Project Shield sits Monday to Friday at this local time, except on the bank holidays listed
+    # in ``bank_holidays`` (None: the England and Wales list shipped in app/briefing/).
+    meeting_time: time = time(9, 0)
+    bank_holidays: Path | None = None
     # Tolerated clock skew between agency systems and us when rejecting "future" events.
     clock_skew: timedelta = field(default=timedelta(minutes=5))
 
@@ -66,6 +83,8 @@ class Settings:
             timezone=os.environ.get("SHIELD_TIMEZONE") or cls.timezone,
             max_body_bytes=_int("SHIELD_MAX_BODY_BYTES", cls.max_body_bytes),
             max_batch_items=_int("SHIELD_MAX_BATCH_ITEMS", cls.max_batch_items),
+            meeting_time=_meeting_time("SHIELD_MEETING_TIME", cls.meeting_time),
+            bank_holidays=Path(os.environ["SHIELD_BANK_HOLIDAYS"]) if os.environ.get("SHIELD_BANK_HOLIDAYS") else None,
         )
 
     def check_can_serve(self) -> None:

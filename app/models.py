@@ -1,6 +1,7 @@
 """Import every ORM model so that Alembic and the tests see the whole schema."""
 
 from app.audit.models import AccessNotification, AuditEvent, AuditEventChild, BreakGlassGrant
+from app.briefing.models import MeetingAction
 from app.people.models import Child, ChildIdentifier
 from app.records.models import (
     AeAttendance,
@@ -22,6 +23,7 @@ __all__ = [
     "Child",
     "ChildIdentifier",
     "EducationReport",
+    "MeetingAction",
     "Incident",
     "Ppn",
     "Record",
