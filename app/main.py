@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from fastapi import FastAPI
 
 from app import health
 from app.audit import router as audit
+from app.briefing import router as briefing
+from app.briefing.window import MeetingCalendar, load_holidays
 from app.config import Settings, get_settings
 from app.db import Database
 from app.errors import install_handlers
@@ -35,12 +39,16 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.policy = load_policy(settings.policy_dir)
     app.state.quality_rules = load_rules(settings.policy_dir)
     app.state.verifier = TokenVerifier(settings)
+    app.state.meeting_calendar = MeetingCalendar(
+        ZoneInfo(settings.timezone), settings.meeting_time, load_holidays(settings.bank_holidays)
+    )
     install_handlers(app)
     app.include_router(health.router)
     app.include_router(records.router)
     app.include_router(frontdoor.router)
     app.include_router(audit.router)
     app.include_router(quality.router)
+    app.include_router(briefing.router)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     return app
 

@@ -160,21 +160,23 @@ def grants(access: Access, action: str) -> bool:
     return any(action in access.policy.roles[r].actions for r in access.roles)
 
 
-def may_change_action(access: Access, owner_agency: str, closes: bool) -> Decision:
-    """May this access change a meeting action owned by ``owner_agency``?
+def may_change_action(access: Access, owner_agency: str, current: str, new_status: str | None) -> Decision:
+    """May this access change a meeting action owned by ``owner_agency``, now ``current``, to ``new_status``?
 
-    Managing actions (the chair) changes anything. Updating one's own (``update_own_actions``)
-    is for a caller whose token agency owns the action, and never closes it: the meeting decides
-    that an action is done or cancelled.
+    Managing actions (the chair) changes anything. Updating one's own (``update_own_actions``) is
+    for a caller whose token agency owns the action: it may mark the action in progress and add an
+    outcome note while the action is live, never close or reopen it: the meeting decides that.
     """
     if grants(access, "manage_actions"):
         return Decision(True, "manages the meeting's actions")
     if not grants(access, "update_own_actions"):
         return Decision(False, "the caller's roles may not update meeting actions")
     if access.caller.agency != owner_agency:
-        return Decision(False, f"the action is owned by {owner_agency}, not the caller's agency")
-    if closes:
-        return Decision(False, "only the chair closes an action (done or cancelled)")
+        return Decision(False, f"the action is owned by {owner_agency}, not by the caller's agency")
+    if current not in ("open", "in_progress"):
+        return Decision(False, "the action is closed; only the chair reopens or changes it")
+    if new_status not in (None, current, "in_progress"):
+        return Decision(False, "only the chair closes an action (done or cancelled) or sets it back to open")
     return Decision(True, "owner agency updating its own action")
 
 
