@@ -352,7 +352,7 @@ def _ae_out(view: View, row: Any) -> dict[str, Any]:
 def _ae_in_window(conn: Connection, window: Window) -> list[Any]:
     stmt = (
         select(_RS.child_id, _RS.date_of_birth, *_AE_COLUMNS)
-        .join(_RS, _RS.record_id == AeAttendance.record_id)
+        .join(RecordSubject, RecordSubject.record_id == AeAttendance.record_id)
         .where(AeAttendance.arrived_at >= window.start, AeAttendance.arrived_at < window.end)
         .order_by(AeAttendance.arrived_at)
     )
