@@ -41,6 +41,9 @@ from app.records.models import (
 )
 
 HISTORY_DAYS = 365
+# How far back an incident first received in the window may have happened and still be shown as
+# reported late. Older ones are history loaded in bulk (a year's import), not the meeting's news.
+LATE_REPORT_DAYS = 14
 PRIOR_DAYS = 90
 CUMULATIVE_HARM_INCIDENTS = 3
 # An A&E attendance belongs to an incident if the child arrived from an hour before it (clocks
@@ -90,6 +93,7 @@ def _window_incidents(conn: Connection, window: Window) -> list[Any]:
         Record.first_received_at >= window.start,
         Record.first_received_at < window.end,
         _INC.occurred_at < window.start,
+        _INC.occurred_at >= window.start - timedelta(days=LATE_REPORT_DAYS),
     )
     rows = {row.record_id: row for row in conn.execute(in_window)}
     rows.update({row.record_id: row for row in conn.execute(late)})
