@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import time, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -32,6 +32,8 @@ def _float(name: str, default: float) -> float:
         return float(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+
+
 def _bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name, "").strip().lower()
     if raw == "":
@@ -66,6 +68,19 @@ def _log_level(name: str, default: str) -> str:
     return level
 
 
+def _meeting_time(name: str, default: time) -> time:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        parsed = time.fromisoformat(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a local time of day such as 09:00, got {raw!r}") from exc
+    if parsed.tzinfo is not None:
+        raise ConfigError(f"{name} is a local time in SHIELD_TIMEZONE: give it without an offset, got {raw!r}")
+    return parsed
+
+
 def _algorithms(name: str, default: str) -> tuple[str, ...]:
     algs = tuple(a.strip() for a in os.environ.get(name, default).split(",") if a.strip())
     allowed = {"HS256", "HS384", "HS512", "RS256", "RS384", "RS512"}
@@ -96,6 +111,10 @@ class Settings:
     metrics: bool = False
     log_level: str = "INFO"
     read_limit_children_per_hour: int = 60
+    # Project Shield sits Monday to Friday at this local time, except on the bank holidays listed
+    # in ``bank_holidays`` (None: the England and Wales list shipped in app/briefing/).
+    meeting_time: time = time(9, 0)
+    bank_holidays: Path | None = None
     # Tolerated clock skew between agency systems and us when rejecting "future" events.
     clock_skew: timedelta = field(default=timedelta(minutes=5))
     # Identity resolution (app/people/scoring.py): a match score (log2 likelihood ratio) at or
@@ -132,6 +151,8 @@ class Settings:
             read_limit_children_per_hour=_positive(
                 "SHIELD_READ_LIMIT_CHILDREN_PER_HOUR", cls.read_limit_children_per_hour
             ),
+            meeting_time=_meeting_time("SHIELD_MEETING_TIME", cls.meeting_time),
+            bank_holidays=Path(os.environ["SHIELD_BANK_HOLIDAYS"]) if os.environ.get("SHIELD_BANK_HOLIDAYS") else None,
         )
 
     def check_can_serve(self) -> None:

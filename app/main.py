@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from app import health
 from app.audit import router as audit
 from app.audit.limits import READ_LIMIT_OPTION
+from app.briefing import router as briefing
+from app.briefing.window import MeetingCalendar, load_holidays
 from app.config import Settings, get_settings
 from app.db import Database
 from app.errors import install_handlers, install_openapi
@@ -47,6 +51,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.policy = load_policy(settings.policy_dir)
     app.state.quality_rules = load_rules(settings.policy_dir)
     app.state.verifier = TokenVerifier(settings)
+    app.state.meeting_calendar = MeetingCalendar(
+        ZoneInfo(settings.timezone), settings.meeting_time, load_holidays(settings.bank_holidays)
+    )
     install_handlers(app)
     install_openapi(app)
     metrics = install_metrics(app, settings.metrics)
@@ -67,6 +74,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             expose_headers=["X-Request-ID", "Retry-After"],
             max_age=600,
         )
+    app.include_router(briefing.router)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestLog, observer=metrics)
     return app

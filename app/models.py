@@ -1,6 +1,7 @@
 """Import every ORM model so that Alembic and the tests see the whole schema."""
 
 from app.audit.models import AccessNotification, AuditEvent, AuditEventChild, BreakGlassGrant
+from app.briefing.models import MeetingAction
 from app.people.models import Child, ChildIdentifier, ChildMerge, IdentityReview, PersonIndex, PersonKey
 from app.records.models import (
     AeAttendance,
@@ -26,6 +27,7 @@ __all__ = [
     "PersonIndex",
     "PersonKey",
     "EducationReport",
+    "MeetingAction",
     "Incident",
     "Ppn",
     "Record",

@@ -64,6 +64,10 @@ CALLERS: dict[tuple[str, str], tuple[str, str] | None] = {
     ("GET", "/api/v1/quality/ppns"): ("police", "ppn_quality_lead"),
     ("POST", "/api/v1/children/search"): (READER_AGENCY["front_door_social_worker"], "front_door_social_worker"),
     ("GET", "/api/v1/identity/review"): ("partnership", "identity_steward"),
+    ("GET", "/api/v1/briefings/daily"): ("police", "shield_chair"),
+    ("POST", "/api/v1/briefings/{day}/actions"): ("police", "shield_chair"),
+    ("PATCH", "/api/v1/actions/{action_id}"): ("police", "shield_chair"),
+    ("GET", "/api/v1/actions"): ("police", "shield_chair"),
     ("POST", "/api/v1/identity/review/{review_id}"): ("partnership", "identity_steward"),
     ("POST", "/api/v1/identity/merges/{merge_id}/split"): ("partnership", "identity_steward"),
 }

@@ -143,11 +143,41 @@ def child_exists(conn: Connection, child_id: uuid.UUID) -> bool:
 
 
 def readable_groups(access: Access, target: str) -> tuple[str, ...]:
-    """Field groups of ``target`` ("person" or a record type) that this access may read."""
+    """Field groups of ``target`` ("person", "briefing" or a record type) that this access may read:
+    its roles' ``read``, plus what they add for the caller's agency (``read_by_agency``)."""
     names: list[str] = []
     for role in access.roles:
-        names.extend(g for g in access.policy.roles[role].read.get(target, ()) if g not in names)  # type: ignore[call-overload]
+        policy = access.policy.roles[role]
+        extra = policy.read_by_agency.get(access.caller.agency, {})  # type: ignore[call-overload]
+        for group in (*policy.read.get(target, ()), *extra.get(target, ())):  # type: ignore[call-overload]
+            if group not in names:
+                names.append(group)
     return tuple(names)
+
+
+def grants(access: Access, action: str) -> bool:
+    """Does one of the roles behind this access (those that allowed its purpose) grant ``action`` too?"""
+    return any(action in access.policy.roles[r].actions for r in access.roles)
+
+
+def may_change_action(access: Access, owner_agency: str, current: str, new_status: str | None) -> Decision:
+    """May this access change a meeting action owned by ``owner_agency``, now ``current``, to ``new_status``?
+
+    Managing actions (the chair) changes anything. Updating one's own (``update_own_actions``) is
+    for a caller whose token agency owns the action: it may mark the action in progress and add an
+    outcome note while the action is live, never close or reopen it: the meeting decides that.
+    """
+    if grants(access, "manage_actions"):
+        return Decision(True, "manages the meeting's actions")
+    if not grants(access, "update_own_actions"):
+        return Decision(False, "the caller's roles may not update meeting actions")
+    if access.caller.agency != owner_agency:
+        return Decision(False, f"the action is owned by {owner_agency}, not by the caller's agency")
+    if current not in ("open", "in_progress"):
+        return Decision(False, "the action is closed; only the chair reopens or changes it")
+    if new_status not in (None, current, "in_progress"):
+        return Decision(False, "only the chair closes an action (done or cancelled) or sets it back to open")
+    return Decision(True, "owner agency updating its own action")
 
 
 def _copy(source: Any, target: dict[str, Any], path: list[str]) -> None:

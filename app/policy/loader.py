@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -26,6 +26,7 @@ class Policy:
     purposes: dict[str, str]
     person_groups: dict[str, tuple[str, ...]]
     record_groups: dict[str, dict[str, tuple[str, ...]]]
+    briefing_groups: dict[str, tuple[str, ...]]
     break_glass_minutes: int
     source: Path
 
@@ -104,18 +105,35 @@ def load_policy(directory: Path) -> Policy:
             + (f"; missing {missing}" if missing else "")
         )
     _check_fields(groups_path, groups)
+    placed: dict[str, str] = {}
+    for name, facts in groups.briefing.items():
+        for fact in facts:
+            if fact in placed:
+                raise PolicyError(f"{groups_path}: briefing: '{fact}' is in both {placed[fact]} and {name}")
+            placed[fact] = name
     for role_name, role in roles.roles.items():
         for purpose in role.purposes:
             if purpose not in roles.purposes:
                 raise PolicyError(
                     f"{roles_path}: roles.{role_name}: purpose '{purpose}' is not declared under purposes"
                 )
-        for target, names in role.read.items():
-            declared = groups.person if target == "person" else groups.records.get(target, {})
+        grants = [(f"read.{t}", t, names) for t, names in role.read.items()]
+        grants += [
+            (f"read_by_agency.{agency}.{t}", t, names)
+            for agency, extra in role.read_by_agency.items()
+            for t, names in extra.items()
+        ]
+        for where, target, names in grants:
+            if target == "person":
+                declared: dict[str, Any] = groups.person
+            elif target == "briefing":
+                declared = groups.briefing
+            else:
+                declared = groups.records.get(target, {})
             for name in names:
                 if name not in declared:
                     raise PolicyError(
-                        f"{roles_path}: roles.{role_name}.read.{target}: field group '{name}' is not "
+                        f"{roles_path}: roles.{role_name}.{where}: field group '{name}' is not "
                         f"defined in {groups_path.name}"
                     )
         reads = any(a in role.actions for a in ("read_child_record", "search_children"))
@@ -129,6 +147,7 @@ def load_policy(directory: Path) -> Policy:
         purposes=roles.purposes,
         person_groups={k: tuple(v) for k, v in groups.person.items()},
         record_groups={t: {k: tuple(v) for k, v in g.items()} for t, g in groups.records.items()},
+        briefing_groups={k: tuple(v) for k, v in groups.briefing.items()},
         break_glass_minutes=roles.break_glass_minutes,
         source=directory,
     )

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.records.schemas import RecordType
 
 AGENCIES = ("police", "health", "yjs", "education", "social_care", "partnership")
+Agency = Literal["police", "health", "yjs", "education", "social_care", "partnership"]
 
 # The closed vocabulary of actions; each endpoint names the one it needs.
 Action = Literal[
@@ -17,12 +18,19 @@ Action = Literal[
     "search_children",
     "read_briefing",
     "manage_actions",
+    # Move one's own agency's meeting actions on (in progress, an outcome note); not create or close.
+    "update_own_actions",
     "read_quality_report",
     "read_follow_ups",
     "review_identity",
     "read_audit",
     "read_notifications",
 ]
+# What the daily briefing derives about a child, beyond record fields: the briefing's own field
+# groups (``briefing:`` in field_groups.yaml) are made of these, and app/briefing knows each one.
+BriefingFact = Literal["age", "prior_incidents_90d", "earlier_shield_discussions", "open_actions"]
+# What a role's ``read`` names: the child's own fields, a record type, or the briefing's facts.
+ReadTarget = Literal["person", "briefing"] | RecordType
 # The closed vocabulary of scopes over children (app/policy/conditions.py defines each once).
 Scope = Literal["none", "any_child", "open_yjs_case", "recent_ae_attendance", "pupil_at_org_school"]
 
@@ -45,6 +53,7 @@ class FieldGroupsFile(_Strict):
     version: int = Field(ge=1, le=1)
     person: dict[str, list[str]]
     records: dict[RecordType, dict[str, list[str]]]
+    briefing: dict[str, list[BriefingFact]] = Field(default_factory=dict)
 
 
 class RolePolicy(_Strict):
@@ -53,8 +62,12 @@ class RolePolicy(_Strict):
     purposes: list[str] = Field(default_factory=list)
     scope: Scope = "none"
     break_glass: bool = False
-    # Readable field groups: "person" for the child's own fields, else per record type.
-    read: dict[Literal["person"] | RecordType, list[str]] = Field(default_factory=dict)
+    # Readable field groups: "person" for the child's own fields, "briefing" for the briefing's
+    # derived facts, else per record type.
+    read: dict[ReadTarget, list[str]] = Field(default_factory=dict)
+    # More groups for a caller whose token names this agency (an education member of the Shield
+    # meeting also reads the child's school). Added to ``read``, never taking anything away.
+    read_by_agency: dict[Agency, dict[ReadTarget, list[str]]] = Field(default_factory=dict)
 
 
 class RolesFile(_Strict):

@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 from app.policy.loader import Policy
+from app.policy.schema import RolePolicy
 
-_TARGETS = ("person", "incident", "ppn", "ae_attendance", "yjs_case", "education_report")
+_TARGETS = ("person", "incident", "ppn", "ae_attendance", "yjs_case", "education_report", "briefing")
+
+
+def _cell(role: RolePolicy, target: str) -> str:
+    """The groups a role reads of ``target``, then any it adds for one agency ("+education: school")."""
+    parts = [", ".join(role.read.get(target, ()))]  # type: ignore[call-overload]
+    for agency, extra in role.read_by_agency.items():
+        if extra.get(target):  # type: ignore[call-overload]
+            parts.append(f"+{agency}: " + ", ".join(extra[target]))  # type: ignore[index]
+    return "; ".join(p for p in parts if p) or "-"
 
 
 def roles_table(policy: Policy) -> str:
@@ -18,7 +28,7 @@ def roles_table(policy: Policy) -> str:
             ", ".join(role.purposes) or "-",
             role.scope,
             "yes" if role.break_glass else "no",
-            *(", ".join(role.read.get(t, ())) or "-" for t in _TARGETS),  # type: ignore[call-overload]
+            *(_cell(role, t) for t in _TARGETS),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -25,7 +25,12 @@ from app.db import Base, utc_now
 
 class Record(Base):
     __tablename__ = "record"
-    __table_args__ = (UniqueConstraint("agency", "record_type", "source_ref"),)
+    __table_args__ = (
+        UniqueConstraint("agency", "record_type", "source_ref"),
+        # Records of a type first received over a period: the briefing's incidents reported late,
+        # after the window they happened in had closed.
+        Index("ix_record_received", "record_type", "first_received_at"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     record_type: Mapped[str] = mapped_column(String(30))

@@ -1,0 +1,1 @@
+"""The Project Shield daily briefing and the meeting's actions."""
