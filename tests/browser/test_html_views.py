@@ -1,0 +1,95 @@
+"""The printable pages as a person sees them: headless Chromium against a real server.
+
+Debian's chromium (``/usr/bin/chromium``, installed by ``.ci/run``) is driven by Playwright. Each
+test reads the page's rendered text, not its markup: what is on screen, what the role's policy
+keeps off it, and that hostile free text shows as text and runs nothing. A screenshot of each
+page is written to ``build/test-artifacts/`` (``SHIELD_TEST_ARTIFACTS`` to move it).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.policy.loader import load_policy
+from tests.briefing.builders import HOSTILE, MEETING, seed_night
+from tests.conftest import ROOT
+from tests.seeding import reader
+from tests.server import free_port, start_server, stop, wait_until_up
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(os.environ.get("SHIELD_TEST_ARTIFACTS", ROOT / "build" / "test-artifacts"))
+POLICY = load_policy(ROOT / "policies")
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def server(db, database_url, tmp_path) -> Iterator[str]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log_path = tmp_path / "server.log"
+    proc, log = start_server(database_url, port, log_path)
+    try:
+        wait_until_up(proc, base, log_path)
+        yield base
+    finally:
+        stop(proc)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium; .ci/run does): browser tests skipped")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
+        instance = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield instance
+        instance.close()
+
+
+def see(browser, url: str, headers: dict[str, str], shot: str) -> tuple[str, list[str]]:
+    """The page's visible text and any dialogs a script on it opened; a screenshot as an artefact."""
+    context = browser.new_context(extra_http_headers=headers, viewport={"width": 1240, "height": 1754})
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    response = page.goto(url)
+    assert response is not None and response.status == 200, response and response.status
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{shot}.png"), full_page=True)
+    text = page.inner_text("body")
+    context.close()
+    return text, dialogs
+
+
+def briefing_url(base: str) -> str:
+    return f"{base}/api/v1/briefings/daily?date={MEETING.isoformat()}&format=html"
+
+
+def test_the_chair_sees_the_nights_incidents_by_area_and_hostile_text_as_text(client, auth, server, browser, backend):
+    seed_night(client, auth)
+    headers = reader(auth, POLICY, "shield_chair", sub="chair-browser")
+    text, dialogs = see(browser, briefing_url(server), headers, f"briefing-chair-{backend}")
+    assert dialogs == [], "a script in the page ran"
+    assert HOSTILE in text  # the ward someone typed script into, shown as the characters typed
+    assert "LS9" in text and "LS6" in text
+    assert text.index("LS6") < text.index("LS9")  # grouped by area
+    assert "13/INC-MAIN/26" in text  # the chair's police detail
+    assert "Aisha" not in text and "Harehills Avenue" not in text  # no names or addresses on the page
+
+
+def test_an_education_member_sees_no_police_detail(client, auth, server, browser, backend):
+    seed_night(client, auth)
+    headers = reader(auth, POLICY, "shield_member", sub="edu-browser")
+    headers.update(auth("education", "shield_member", sub="edu-browser"))
+    text, dialogs = see(browser, briefing_url(server), headers, f"briefing-education-{backend}")
+    assert dialogs == []
+    assert "LS9" in text
+    assert "13/INC-MAIN/26" not in text
