@@ -2,25 +2,22 @@
 
 The report is aggregate: counts and rates by group, never a child or a record. PPNs are in the
 period by ``submitted_at``, incidents by ``occurred_at``; the period is whole local days. The
-queries read denormalised columns through covering indexes (see migrations 0003 and 0007), and
-aggregate in the database (a rule's failures are a sum over one bit of the finding mask; the delay
-percentiles are ranked there, so only the few delays they need come back), because the report
-must stay under a second with 100,000 PPNs on SQLite as well as PostgreSQL.
+queries read denormalised columns through covering indexes (see migrations 0003 and 0007), because the
+report must stay under a second with 100,000 PPNs on SQLite as well as PostgreSQL.
 """
 
 from __future__ import annotations
 
 import math
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from fractions import Fraction
 from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, Connection, Select, Subquery, Table, and_, case, distinct, func, null, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, Table, and_, case, distinct, func, or_, select
 
 from app.db import SecondsBetween, for_reporting
 from app.quality.rules import FINDING_BITS, PPN_RULES, EthnicGroup, NoPpnRule, QualityRules
@@ -29,8 +26,6 @@ from app.records.models import Incident, Ppn, RecordSubject
 
 GroupBy = Literal["district", "team", "month"]
 GROUPS: tuple[str, ...] = get_args(EthnicGroup)
-# The rules a stored PPN's finding mask records.
-_MASKED_RULES: tuple[str, ...] = tuple(r for r in PPN_RULES if r in FINDING_BITS)
 
 _P: Table = Ppn.__table__  # type: ignore[assignment]
 _RS: Table = RecordSubject.__table__  # type: ignore[assignment]
@@ -175,47 +170,41 @@ def _stated(code: ColumnElement[Any]) -> ColumnElement[bool]:
     return and_(code.is_not(None), code != NOT_STATED)
 
 
-# The delay percentiles reported, as exact fractions so that ranks are computed the same in SQL
-# (integer arithmetic) and in Python.
-_QUANTILES: dict[str, Fraction] = {"median": Fraction(1, 2), "p90": Fraction(9, 10)}
-
-
 @dataclass
 class _Tally:
     ppns: int = 0
     no_findings: int = 0
     stated: int = 0
-    measured: int = 0
     failures: Counter[str] = field(default_factory=Counter)
-    # Delays (seconds) at the ranks the percentiles interpolate between: 0-based rank -> value.
-    at_rank: dict[int, float] = field(default_factory=dict)
+    delays: list[float] = field(default_factory=list)
+
+    def count(self, mask: int | None, stated: bool, n: int) -> None:
+        self.ppns += n
+        self.stated += n if stated else 0
+        if mask == 0:
+            self.no_findings += n
+        for rule_id, bit in FINDING_BITS.items():
+            if mask and mask >> bit & 1:
+                self.failures[rule_id] += n
 
     def add(self, other: _Tally) -> None:
-        """Counts only: percentiles do not add up."""
         self.ppns += other.ppns
         self.no_findings += other.no_findings
         self.stated += other.stated
-        self.measured += other.measured
         self.failures.update(other.failures)
-
-    def percentile(self, q: Fraction) -> float | None:
-        """PERCENTILE.INC, as ``percentile`` computes it over all the delays, from two of them."""
-        if not self.measured:
-            return None
-        position = (self.measured - 1) * q
-        low, high = math.floor(position), math.ceil(position)
-        return self.at_rank[low] + (self.at_rank[high] - self.at_rank[low]) * float(position - low)
+        self.delays.extend(other.delays)
 
     def scope(self, group: str | None, rules: QualityRules) -> Scope:
+        delays = sorted(self.delays)
         return Scope(
             group=group,
             ppns=self.ppns,
             no_findings=Share(count=self.no_findings, rate=_rate(self.no_findings, self.ppns)),
             ethnicity_recorded=Share(count=self.stated, rate=_rate(self.stated, self.ppns)),
             submission_delay=Delay(
-                measured=self.measured,
-                median_hours=_hours(self.percentile(_QUANTILES["median"])),
-                p90_hours=_hours(self.percentile(_QUANTILES["p90"])),
+                measured=len(delays),
+                median_hours=_hours(percentile(delays, 0.5)),
+                p90_hours=_hours(percentile(delays, 0.9)),
             ),
             rules=[
                 RuleRate(
@@ -229,87 +218,33 @@ class _Tally:
         )
 
 
-def _period_ppns(period: Period, group_by: GroupBy | None) -> Subquery:
+def _tallies(conn: Connection, period: Period, group_by: GroupBy | None) -> dict[str | None, _Tally]:
+    """Counts by group, finding mask and whether ethnicity was stated: a few hundred rows for
+    100,000 PPNs, read from the covering index; the masks are decoded here."""
     key = _group_key(group_by, period)
-    return (
+    ppns = (
         select(
-            (key if key is not None else null()).label("grp"),
+            *([key.label("grp")] if key is not None else []),
             _P.c.finding_mask.label("mask"),
-            _P.c.self_defined_code.label("code"),
+            case((_stated(_P.c.self_defined_code), 1), else_=0).label("stated"),
             _P.c.submission_delay_seconds.label("delay"),
         )
         .where(_P.c.submitted_at >= period.start, _P.c.submitted_at < period.end)
         .subquery("ppns")
     )
-
-
-def _tallies(conn: Connection, period: Period, group_by: GroupBy | None) -> tuple[_Tally, dict[str | None, _Tally]]:
-    """The figures overall and (if grouped) per group, in two statements over the covering index
-    ix_ppn_quality: counts per group, where a rule's failures are a sum over one bit of the finding
-    mask; then only the delays the percentiles need, ranked in the database."""
-    ppns = _period_ppns(period, group_by)
-    # Grouping by the subquery's column, not by the expression: PostgreSQL does not see two copies
+    # Grouping by the subquery's columns, not by expressions: PostgreSQL does not see two copies
     # of an expression with bound parameters as the same grouping.
-    grp = [ppns.c.grp] if group_by else []
-
-    def count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-    rule_bits = [count_if(ppns.c.mask.op("&")(1 << FINDING_BITS[r]) != 0) for r in _MASKED_RULES]
-    counts = select(
-        grp[0] if grp else null(),
-        func.count(),
-        count_if(ppns.c.mask == 0),
-        count_if(_stated(ppns.c.code)),
-        func.count(ppns.c.delay),
-        *rule_bits,
-    ).group_by(*grp)
-    overall, groups = _Tally(), {}
-    for g, n, no_findings, stated, measured, *failures in conn.execute(counts):
-        if n:  # ungrouped, no PPNs: one row of zeros
-            tally = _Tally(n, no_findings, stated, measured, Counter(dict(zip(_MASKED_RULES, failures, strict=True))))
-            groups[g] = tally
-            overall.add(tally)
-    _delays_at_ranks(conn, ppns, grp, overall, groups)
-    return overall, groups if group_by else {}
-
-
-def _wanted_ranks(n: ColumnElement[int]) -> list[ColumnElement[int]]:
-    """For ``n`` delays, the 0-based ranks each percentile interpolates between, in integer SQL."""
-    ranks = []
-    for q in _QUANTILES.values():
-        scaled = (n - 1) * q.numerator
-        ranks += [scaled // q.denominator, (scaled + q.denominator - 1) // q.denominator]
-    return ranks
-
-
-def _delays_at_ranks(
-    conn: Connection, ppns: Subquery, grp: list[Any], overall: _Tally, groups: dict[str | None, _Tally]
-) -> None:
-    """The few delays the percentiles need, overall and per group: sorted in the database, so that
-    a handful of rows come back instead of every delay."""
-    in_group = {"partition_by": grp, "order_by": ppns.c.delay} if grp else {"order_by": ppns.c.delay}
-    ranked = (
-        select(
-            ppns.c.grp,
-            ppns.c.delay,
-            (func.row_number().over(order_by=ppns.c.delay) - 1).label("rank"),
-            func.count().over().label("n"),
-            (func.row_number().over(**in_group) - 1).label("group_rank"),
-            func.count().over(partition_by=grp or None).label("group_n"),
-        )
-        .where(ppns.c.delay.is_not(None))
-        .subquery("ranked")
-    )
-    wanted = or_(
-        *(ranked.c.rank == r for r in _wanted_ranks(ranked.c.n)),
-        *(ranked.c.group_rank == r for r in _wanted_ranks(ranked.c.group_n)),
-    )
-    for g, delay, rank, group_rank in conn.execute(
-        select(ranked.c.grp, ranked.c.delay, ranked.c.rank, ranked.c.group_rank).where(wanted)
-    ):
-        overall.at_rank[rank] = delay
-        groups[g].at_rank[group_rank] = delay
+    grp = [ppns.c.grp] if key is not None else []
+    tallies: dict[str | None, _Tally] = defaultdict(_Tally)
+    counts = select(*grp, ppns.c.mask, ppns.c.stated, func.count()).group_by(*grp, ppns.c.mask, ppns.c.stated)
+    for row in conn.execute(counts):
+        g, (mask, stated, n) = (row[0], row[1:]) if grp else (None, row)
+        tallies[g].count(mask, bool(stated), n)
+    delays = select(*grp, ppns.c.delay).where(ppns.c.delay.is_not(None))
+    for row in conn.execute(delays):
+        g, seconds = (row[0], row[1]) if grp else (None, row[0])
+        tallies[g].delays.append(seconds)
+    return tallies
 
 
 @dataclass(frozen=True)
@@ -388,44 +323,34 @@ def missing_ppns(conn: Connection, rule: NoPpnRule, period: Period, now: datetim
     return MissingPpns(eligible_incidents, incidents, children)
 
 
-def _children_by_group(conn: Connection, period: Period) -> dict[str, Counter[str]]:
-    """By record type (PPNs, incidents): distinct children in records of that type in the period,
-    each counted once, in the group of the latest stated self-defined ethnicity those records give
-    them ("Not stated" if none). One statement, read from ix_record_subject_event alone."""
+def _children_by_group(conn: Connection, record_type: str, period: Period) -> Counter[str]:
+    """Distinct children in records of ``record_type`` in the period, each counted once, in the
+    group of the latest stated self-defined ethnicity those records give them ("Not stated" if
+    none). Read from ix_record_subject_event alone."""
     code = _RS.c.self_defined_code
     ranked = (
         select(
-            _RS.c.record_type,
             code.label("code"),
             func.row_number()
             .over(
-                partition_by=(_RS.c.record_type, _RS.c.child_id),
-                order_by=(case((_stated(code), 1), else_=0).desc(), _RS.c.event_at.desc()),
+                partition_by=_RS.c.child_id, order_by=(case((_stated(code), 1), else_=0).desc(), _RS.c.event_at.desc())
             )
             .label("rank"),
         )
-        .where(
-            _RS.c.record_type.in_(("ppn", "incident")),
-            _RS.c.event_at >= period.start,
-            _RS.c.event_at < period.end,
-        )
+        .where(_RS.c.record_type == record_type, _RS.c.event_at >= period.start, _RS.c.event_at < period.end)
         .subquery("ranked")
     )
-    by_code = (
-        select(ranked.c.record_type, ranked.c.code, func.count())
-        .where(ranked.c.rank == 1)
-        .group_by(ranked.c.record_type, ranked.c.code)
-    )
-    groups: dict[str, Counter[str]] = {"ppn": Counter(), "incident": Counter()}
-    for record_type, sde, n in conn.execute(by_code):
-        groups[record_type][ethnic_group(sde)] += n
+    by_code = select(ranked.c.code, func.count()).where(ranked.c.rank == 1).group_by(ranked.c.code)
+    groups: Counter[str] = Counter()
+    for sde, n in conn.execute(by_code):
+        groups[ethnic_group(sde)] += n
     return groups
 
 
 def _disproportionality(conn: Connection, rules: QualityRules, period: Period) -> Disproportionality:
     reference = rules.file.reference_population
-    children = _children_by_group(conn, period)
-    in_ppns, in_incidents = children["ppn"], children["incident"]
+    in_ppns = _children_by_group(conn, "ppn", period)
+    in_incidents = _children_by_group(conn, "incident", period)
     ppn_total = sum(in_ppns[g] for g in GROUPS)
     incident_total = sum(in_incidents[g] for g in GROUPS)
 
@@ -467,7 +392,10 @@ def ppn_quality(
 ) -> QualityReport:
     """The whole report for ``period``, optionally grouped by officer district, team or month."""
     for_reporting(conn)
-    overall, tallies = _tallies(conn, period, group_by)
+    tallies = _tallies(conn, period, group_by)
+    overall = _Tally()
+    for t in tallies.values():
+        overall.add(t)
     # Months in order, names alphabetically; PPNs with no district or team recorded last.
     keys = sorted(tallies, key=lambda k: (k is None, k or "")) if group_by else []
     rule = rules.rules.incident_without_ppn
