@@ -204,3 +204,10 @@ def restart_identity_after(conn: Connection, table: Any, column: str) -> None:
 
         largest = select(func.max(table.c[column])).scalar_subquery()
         conn.execute(select(func.setval(func.pg_get_serial_sequence(table.name, column), largest)))
+
+
+def refresh_statistics(conn: Connection) -> None:
+    """After a bulk load: PostgreSQL plans from table statistics, and a table grown faster than
+    autovacuum analyses it gets nested loops over what it thinks are empty tables."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("ANALYZE"))

@@ -47,7 +47,7 @@ if __package__ in (None, ""):  # run as a script: python tests/perf/scale.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import app.models  # noqa: E402,F401 - every model registered on the metadata
-from app.db import Base, Database, restart_identity_after  # noqa: E402
+from app.db import Base, Database, refresh_statistics, restart_identity_after  # noqa: E402
 
 CHUNK = 10_000
 ROOTS = ("child", "record")
@@ -284,6 +284,8 @@ def grow(url: str, target_records: int, *, progress: bool = True, years_per_copy
             elapsed = time.perf_counter() - started
             cpu = time.process_time() - cpu_started
             say(f"copy {number} done: {have:,} records after {elapsed:.0f}s ({cpu:.0f}s of this process's CPU)")
+        with db.writing() as session:
+            refresh_statistics(session.connection())
     finally:
         db.dispose()
 
@@ -333,6 +335,8 @@ def copy_database(source_url: str, target_url: str, *, progress: bool = True) ->
                     restart_identity_after(out.connection(), table, pks[0].name)
             if progress:
                 print(f"  {table.name:<20} {written:>9,} rows", file=sys.stderr, flush=True)
+        with target.writing() as out:
+            refresh_statistics(out.connection())
     finally:
         source.dispose()
         target.dispose()
