@@ -1,4 +1,4 @@
-"""The ``shield`` command: serve, migrate, token, demo, import, policy check."""
+"""The ``shield`` command: serve, migrate, token, demo, import, policy, audit, quality."""
 
 from __future__ import annotations
 
@@ -171,6 +171,60 @@ def cmd_audit_verify(settings: Settings, _args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_quality_recheck(settings: Settings, args: argparse.Namespace) -> int:
+    import uuid
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from app.db import Database
+    from app.migrate import upgrade
+    from app.quality.recheck import RecheckReport, count_ppns, recheck
+    from app.quality.rules import load_rules
+
+    rules = load_rules(settings.policy_dir)
+    upgrade(settings.database_url)
+    after = uuid.UUID(args.after) if args.after else None
+    db = Database(settings.database_url)
+    total = count_ppns(db, after)
+    seen: list[RecheckReport] = []
+
+    def advance(r: RecheckReport) -> None:
+        seen[:] = [r]
+        progress.update(task, completed=r.checked)
+
+    try:
+        with Progress(
+            TextColumn("rechecking PPNs"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            disable=not sys.stderr.isatty(),
+        ) as progress:
+            task = progress.add_task("recheck", total=total)
+            report = recheck(
+                db,
+                rules,
+                after=after,
+                chunk=args.chunk,
+                on_chunk=advance,
+            )
+    except KeyboardInterrupt:
+        if seen and seen[0].last_id:
+            done = seen[0]
+            print(
+                f"interrupted: {done.checked} PPNs rechecked and committed ({done.changed} changed); "
+                f"resume with: shield quality recheck --after {done.last_id}",
+                file=sys.stderr,
+            )
+        return 130
+    finally:
+        db.dispose()
+    for record_id in report.unreadable[:50]:
+        print(f"PPN {record_id}: stored body no longer valid under the PPN schema; left unchanged", file=sys.stderr)
+    print(f"{report.checked} PPNs rechecked against {rules.source}: {report.changed} changed")
+    return 1 if report.unreadable else 0
+
+
 def _dev_settings(settings: Settings) -> Settings:
     from dataclasses import replace
 
@@ -306,6 +360,15 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub.add_parser("verify", help="check the audit hash chain; name the first bad row").set_defaults(
         func=cmd_audit_verify
     )
+
+    quality = sub.add_parser("quality", help="PPN quality")
+    quality_sub = quality.add_subparsers(dest="quality_command", required=True)
+    recheck = quality_sub.add_parser(
+        "recheck", help="re-evaluate every stored PPN against the current policies/ppn_quality.yaml"
+    )
+    recheck.add_argument("--chunk", type=int, default=1000, help="PPNs per committed transaction")
+    recheck.add_argument("--after", metavar="RECORD_ID", help="resume after this PPN record id (printed on interrupt)")
+    recheck.set_defaults(func=cmd_quality_recheck)
     return parser
 
 

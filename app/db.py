@@ -221,3 +221,20 @@ def serialise_appenders(conn: Any, key: int) -> None:
     """
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def restart_identity_after(conn: Connection, table: Any, column: str) -> None:
+    """After rows were written with explicit integer ids (bulk copies): make the next generated id
+    follow the largest one. PostgreSQL's sequence does not see explicit ids; SQLite's rowid does."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy import func, select
+
+        largest = select(func.max(table.c[column])).scalar_subquery()
+        conn.execute(select(func.setval(func.pg_get_serial_sequence(table.name, column), largest)))
+
+
+def refresh_statistics(conn: Connection) -> None:
+    """After a bulk load: PostgreSQL plans from table statistics, and a table grown faster than
+    autovacuum analyses it gets nested loops over what it thinks are empty tables."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("ANALYZE"))

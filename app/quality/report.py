@@ -2,7 +2,7 @@
 
 The report is aggregate: counts and rates by group, never a child or a record. PPNs are in the
 period by ``submitted_at``, incidents by ``occurred_at``; the period is whole local days. The
-queries read denormalised columns through covering indexes (see migration 0003), because the
+queries read denormalised columns through covering indexes (see migrations 0003 and 0007), because the
 report must stay under a second with 100,000 PPNs on SQLite as well as PostgreSQL.
 """
 

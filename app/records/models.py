@@ -61,8 +61,11 @@ class RecordSubject(Base):
     __table_args__ = (
         UniqueConstraint("record_id", "position"),
         Index("ix_record_subject_match", "family_key", "date_of_birth"),
-        # A child's records of one type in time order (a PPN for this child after this incident?).
-        Index("ix_record_subject_child", "child_id", "record_type", "event_at"),
+        # A child's records of one type in time order (a PPN for this child after this incident?),
+        # with the record id, so that the quality report's probe never visits the table.
+        Index("ix_record_subject_child", "child_id", "record_type", "event_at", "record_id"),
+        # Who was in a record and how (arrested, a victim): the quality report's at-risk children.
+        Index("ix_record_subject_at_risk", "record_id", "role", "arrested", "child_id"),
         # The children in one type of record over a period, with their ethnicity, without the rows.
         Index("ix_record_subject_event", "record_type", "event_at", "child_id", "self_defined_code"),
     )
@@ -93,6 +96,10 @@ def _record_fk() -> Mapped[uuid.UUID]:
 
 class Incident(Base):
     __tablename__ = "incident"
+    __table_args__ = (
+        # Covers the quality report's scan of incidents in a period (injured? which crime?).
+        Index("ix_incident_no_ppn", "occurred_at", "injury_severity", "crime_ref", "record_id"),
+    )
 
     record_id: Mapped[uuid.UUID] = _record_fk()
     occurred_at: Mapped[datetime] = mapped_column(index=True)

@@ -2,6 +2,7 @@
 
     python tests/perf/bench_quality.py [--db sqlite|postgresql] [--records 270000] [--runs 5]
     python tests/perf/bench_quality.py --url URL [--runs 5]      # time a database loaded before
+    python tests/perf/bench_quality.py --url URL --days 2200     # ... grown by scale.py: years of copies
 
 Loads ``--records`` demo records (about 37% of them PPNs, so 270,000 gives about 100,000) into a
 fresh database through the app's bulk import (the validation, linking, quality check and audit
@@ -66,7 +67,7 @@ def load(url: str, records: int) -> None:
     )
 
 
-def time_reads(url: str, runs: int) -> list[tuple[str, int, list[float]]]:
+def time_reads(url: str, runs: int, days: int = 366) -> list[tuple[str, int, list[float]]]:
     secret = "bench-secret-" + "x" * 40
     settings = replace(Settings(), database_url=url, jwt_secret=secret, policy_dir=ROOT / "policies")
     db = Database(url)
@@ -76,7 +77,7 @@ def time_reads(url: str, runs: int) -> list[tuple[str, int, list[float]]]:
     token = mint(settings, sub="bench-quality", agency="police", roles=["ppn_quality_lead"])
     headers = {"Authorization": f"Bearer {token}", "X-Access-Purpose": "ppn_quality_assurance"}
     today = datetime.now(UTC).astimezone(TZ).date()
-    year = {"from": (today - timedelta(days=366)).isoformat(), "to": today.isoformat()}
+    year = {"from": (today - timedelta(days=days)).isoformat(), "to": today.isoformat()}
     cases = [
         ("year", year),
         ("year, by district", {**year, "group_by": "district"}),
@@ -105,6 +106,13 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--url", help="time this already-loaded database instead of loading a new one")
     parser.add_argument("--keep", action="store_true", help="keep the loaded database and print its URL")
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=366,
+        help="the 'year' cases' period, in days back from today: a database grown by scale.py keeps its "
+        "copies in earlier years, so its PPNs are read with a longer period",
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the result as JSON")
     args = parser.parse_args()
 
@@ -116,7 +124,7 @@ def main() -> int:
         else:
             url = _pg_database("shield_bench_quality")  # dropped and made afresh on the next run
         load(url, args.records)
-    results = time_reads(url, args.runs)
+    results = time_reads(url, args.runs, args.days)
     if scratch and not args.keep:
         shutil.rmtree(scratch, ignore_errors=True)
     print(f"GET /api/v1/quality/ppns on {url.split(':')[0]}, {args.runs} reads each (after one warm-up)")
