@@ -23,6 +23,13 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _positive(name: str, default: int) -> int:
+    value = _int(name, default)
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1, got {value}")
+    return value
+
+
 def _algorithms(name: str, default: str) -> tuple[str, ...]:
     algs = tuple(a.strip() for a in os.environ.get(name, default).split(",") if a.strip())
     allowed = {"HS256", "HS384", "HS512", "RS256", "RS384", "RS512"}
@@ -50,6 +57,9 @@ class Settings:
     max_batch_items: int = 1000
     # Tolerated clock skew between agency systems and us when rejecting "future" events.
     clock_skew: timedelta = field(default=timedelta(minutes=5))
+    # A&E follow-ups: days a child may be "not contactable" before the navigator is prompted to
+    # record the outcome and close, rather than leave the case looking open.
+    not_contactable_days: int = 14
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -66,6 +76,7 @@ class Settings:
             timezone=os.environ.get("SHIELD_TIMEZONE") or cls.timezone,
             max_body_bytes=_int("SHIELD_MAX_BODY_BYTES", cls.max_body_bytes),
             max_batch_items=_int("SHIELD_MAX_BATCH_ITEMS", cls.max_batch_items),
+            not_contactable_days=_positive("SHIELD_NOT_CONTACTABLE_DAYS", cls.not_contactable_days),
         )
 
     def check_can_serve(self) -> None:

@@ -11,6 +11,7 @@ from app.db import Database
 from app.errors import install_handlers
 from app.frontdoor import router as frontdoor
 from app.middleware import RequestGuard
+from app.navigator import router as navigator
 from app.policy.loader import load_policy
 from app.quality import router as quality
 from app.quality.rules import load_rules
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(frontdoor.router)
     app.include_router(audit.router)
     app.include_router(quality.router)
+    app.include_router(navigator.router)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     return app
 
