@@ -134,7 +134,9 @@ def subject_lines(now: datetime | None = None) -> list[dict[str, Any]]:
         }
         lines.append({"type": "incident", "agency": "police", "record": inc})
         if i % 4 == 0:  # an amendment: the chronology shows version 2
-            lines.append({"type": "incident", "agency": "police", "record": {**inc, "version": 2, "summary": "amended"}})
+            lines.append(
+                {"type": "incident", "agency": "police", "record": {**inc, "version": 2, "summary": "amended"}}
+            )
         if i < 11:
             ppn = {
                 "source_ref": f"{SUBJECT_REF}-PPN-{i}",
