@@ -318,14 +318,14 @@ def counts(facts: list[Fact], *, now: datetime, today: date, types: Iterable[str
     A moment counts when it is at most N days before ``now``; a date-only record when its date is
     at most N days before today (local)."""
     out: dict[str, dict[str, int]] = {t: {f"last_{n}_days": 0 for n in COUNT_WINDOWS} for t in types}
+    windows = [(f"last_{n}_days", now - timedelta(days=n), today - timedelta(days=n)) for n in COUNT_WINDOWS]
     for fact in facts:
         if fact.record_type not in out:
             continue
-        for n in COUNT_WINDOWS:
-            recent = (
-                fact.moment >= now - timedelta(days=n)
-                if fact.moment is not None
-                else fact.day is not None and fact.day >= today - timedelta(days=n)
-            )
-            out[fact.record_type][f"last_{n}_days"] += recent
+        for name, since, since_day in windows:
+            if fact.moment is not None:
+                recent = fact.moment >= since
+            else:
+                recent = fact.day is not None and fact.day >= since_day
+            out[fact.record_type][name] += recent
     return out

@@ -157,7 +157,7 @@ def child_record(conn: Connection, access: Access, child_id: uuid.UUID, tz: tzin
     view.field_groups |= groups
 
     today = access.now.astimezone(tz).date()
-    born = merged_person(everything).get("date_of_birth")
+    born = next((p["date_of_birth"] for fact in everything for p in fact.people() if p.get("date_of_birth")), None)
     can_read = readable(access)
     raised = f.raise_flags(everything, now=access.now, today=today, date_of_birth=born)
     view.flags = f.visible(raised, can_read)
