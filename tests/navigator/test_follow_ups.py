@@ -162,3 +162,16 @@ def test_roles_without_the_action_or_purpose_are_refused_and_audited(client, aut
     [row] = rows_of_request(db, r)
     assert (row["action"], row["outcome"], row["reason"]) == ("read_follow_ups", "DENY", "action_not_granted")
     assert client.get(URL, headers=navigator(auth, **{"X-Access-Purpose": ""})).status_code == 400
+
+
+def test_the_not_contactable_days_come_from_the_environment(monkeypatch):
+    from app.config import ConfigError, Settings
+
+    monkeypatch.setenv("SHIELD_NOT_CONTACTABLE_DAYS", "21")
+    assert Settings.from_env().not_contactable_days == 21
+    monkeypatch.delenv("SHIELD_NOT_CONTACTABLE_DAYS")
+    assert Settings.from_env().not_contactable_days == 14
+    for bad in ("0", "two weeks"):
+        monkeypatch.setenv("SHIELD_NOT_CONTACTABLE_DAYS", bad)
+        with pytest.raises(ConfigError, match="SHIELD_NOT_CONTACTABLE_DAYS"):
+            Settings.from_env()
