@@ -42,7 +42,13 @@ _OPEN_CASE_HOLDERS = (
     select(Record.agency)
     .join(YjsCase, YjsCase.record_id == Record.id)
     .join(RecordSubject, RecordSubject.record_id == Record.id)
-    .where(RecordSubject.child_id == bindparam("child_id"), YjsCase.status == "open")
+    # The record type narrows the child's subject rows by index first, so that the plan never
+    # starts from every open case in the partnership (which grows with the database).
+    .where(
+        RecordSubject.child_id == bindparam("child_id"),
+        RecordSubject.record_type == "yjs_case",
+        YjsCase.status == "open",
+    )
     .distinct()
 )
 

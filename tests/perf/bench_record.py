@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo
 
 from bench_ingest import _pg_database  # the sibling benchmark: a fresh PostgreSQL database
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from app.config import Settings
 from app.db import Database, utc_now
@@ -256,16 +256,20 @@ def explain(url: str, child_id: str) -> bool:
     ok = True
     with db.engine.connect() as conn:
         dialect = conn.dialect.name
+        if dialect == "postgresql":
+            conn.exec_driver_sql("ANALYZE")  # planner statistics as a settled database would have them
         for name, stmt in QUERIES.items():
             compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-            params = {k: child_id for k in compiled.params}
+            params = dict(compiled.params)
             if dialect == "sqlite":
-                params = {k: child_id.replace("-", "") for k in compiled.params}  # Uuid is stored as hex
-                rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", tuple(params.values())).all()
+                params["child_id"] = child_id.replace("-", "")  # Uuid is stored as 32 hex digits
+                positional = tuple(params[k] for k in compiled.positiontup or ())
+                rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", positional).all()
                 plan = [r[-1] for r in rows]
                 bad = [p for p in plan if p.startswith("SCAN") and "USING" not in p]
             else:
-                rows = conn.execute(text(f"EXPLAIN {compiled}"), params).all()
+                params["child_id"] = child_id
+                rows = conn.exec_driver_sql(f"EXPLAIN {compiled}", params).all()
                 plan = [r[0] for r in rows]
                 bad = [p for p in plan if "Seq Scan" in p]
             print(f"-- {name}")
