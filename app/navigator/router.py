@@ -59,7 +59,7 @@ class FollowUpsOut(BaseModel):
     not_contactable: list[FollowUp] = Field(description="Not contactable for over N days, longest first")
 
 
-def _out(item: Item, now: datetime, days: int) -> FollowUp:
+def _out(item: Item, now: datetime) -> FollowUp:
     a = item.attendance
     serious_waiting = q.awaiting_contact(a) and a.injury_severity in q.SERIOUS_INJURIES
     return FollowUp(
@@ -129,7 +129,7 @@ def get_follow_ups(
         limit=limit,
         offset=offset,
         counts=Counts(by_status=queue.by_status, **queue.totals),
-        overdue=[_out(i, now, days) for i in queue.overdue],
-        waiting=[_out(i, now, days) for i in queue.waiting],
-        not_contactable=[_out(i, now, days) for i in queue.not_contactable],
+        overdue=[_out(i, now) for i in queue.overdue],
+        waiting=[_out(i, now) for i in queue.waiting],
+        not_contactable=[_out(i, now) for i in queue.not_contactable],
     )
