@@ -47,23 +47,9 @@ def start_server(database_url: str, port: int, log_path: Path) -> tuple[subproce
     env.pop("SHIELD_JWT_JWKS", None)
     log = log_path.open("wb")
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "app.main:app_factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "uvicorn", "--factory", "app.main:app_factory", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", "1"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     return proc, log
 
@@ -102,18 +88,11 @@ def workload(tokens: dict[str, str], readable_child: str) -> list[Job]:
     shared_child = full_person(given_name="Shared", family_name="Child")
     for i in range(REQUESTS):
         if i % 20 == 19:
-            jobs.append(
-                ("POST", "ppns", ppn_body(full_person(), ref=f"PPN-BAD-{i}"), {"Authorization": "Bearer not.a.token"})
-            )
+            jobs.append(("POST", "ppns", ppn_body(full_person(), ref=f"PPN-BAD-{i}"),
+                         {"Authorization": "Bearer not.a.token"}))
         elif i % 10 == 4:
-            jobs.append(
-                (
-                    "GET",
-                    f"children/{readable_child}/record",
-                    None,
-                    {"Authorization": tokens["front_door"], "X-Access-Purpose": "front_door_decision"},
-                )
-            )
+            jobs.append(("GET", f"children/{readable_child}/record", None,
+                         {"Authorization": tokens["front_door"], "X-Access-Purpose": "front_door_decision"}))
         elif i % 4 == 3:
             jobs.append(jobs[i - 2 if i % 8 == 7 else i - 1])  # the same request again, racing its original
         elif i % 2:
@@ -140,7 +119,8 @@ def test_200_concurrent_requests_leave_one_contiguous_verified_chain(client, db,
     proc, log = start_server(database_url, port, log_path)
     try:
         wait_until_up(proc, base, log_path)
-        with httpx.Client(base_url=base, timeout=REQUEST_TIMEOUT, limits=httpx.Limits(max_connections=THREADS)) as http:
+        with httpx.Client(base_url=base, timeout=REQUEST_TIMEOUT,
+                          limits=httpx.Limits(max_connections=THREADS)) as http:
 
             def send(job: Job) -> int:
                 method, path, body, headers = job
@@ -157,11 +137,8 @@ def test_200_concurrent_requests_leave_one_contiguous_verified_chain(client, db,
     reads = Counter(status for (method, *_), status in zip(jobs, statuses, strict=True) if method == "GET")
     assert set(posts) <= {200, 201, 401} and set(reads) == {200}, f"{posts} {reads}\n{server_log}"
     assert posts[401] == REQUESTS // 20
-    distinct = {
-        (path, body["source_ref"])
-        for method, path, body, headers in jobs
-        if body is not None and "not.a" not in headers["Authorization"]
-    }
+    distinct = {(path, body["source_ref"]) for method, path, body, headers in jobs
+                if body is not None and "not.a" not in headers["Authorization"]}
     assert posts[201] == len(distinct)
 
     rows = audit_rows(db)
