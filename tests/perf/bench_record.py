@@ -31,6 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -262,18 +263,19 @@ def explain(url: str, child_id: str) -> bool:
         dialect = conn.dialect.name
         if dialect == "postgresql":
             conn.exec_driver_sql("ANALYZE")  # planner statistics as a settled database would have them
+        record_ids = [r.id for r in conn.execute(QUERIES["records_of_child"], {"child_id": uuid.UUID(child_id)})]
+        values = {"child_id": uuid.UUID(child_id), "record_ids": record_ids}
         for name, stmt in QUERIES.items():
-            compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-            params = dict(compiled.params)
+            compiled = stmt.compile(dialect=conn.dialect)
+            state = compiled.construct_expanded_state({k: v for k, v in values.items() if k in compiled.params})
             if dialect == "sqlite":
-                params["child_id"] = child_id.replace("-", "")  # Uuid is stored as 32 hex digits
-                positional = tuple(params[k] for k in compiled.positiontup or ())
-                rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", positional).all()
+                # The driver's own binding: Uuid is stored as 32 hex digits.
+                positional = tuple(v.hex if isinstance(v, uuid.UUID) else v for v in state.positional_parameters)
+                rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {state.statement}", positional).all()
                 plan = [r[-1] for r in rows]
                 bad = [p for p in plan if p.startswith("SCAN") and "USING" not in p]
             else:
-                params["child_id"] = child_id
-                rows = conn.exec_driver_sql(f"EXPLAIN {compiled}", params).all()
+                rows = conn.exec_driver_sql(f"EXPLAIN {state.statement}", dict(state.parameters)).all()
                 plan = [r[0] for r in rows]
                 bad = [p for p in plan if "Seq Scan" in p]
             print(f"-- {name}")
