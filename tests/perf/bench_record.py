@@ -262,7 +262,9 @@ def explain(url: str, child_id: str) -> bool:
     with db.engine.connect() as conn:
         dialect = conn.dialect.name
         if dialect == "postgresql":
-            conn.exec_driver_sql("ANALYZE")  # planner statistics as a settled database would have them
+            # Planner statistics as a settled database would have them (committed: kept for the reads).
+            conn.exec_driver_sql("ANALYZE")
+            conn.commit()
         record_ids = [r.id for r in conn.execute(QUERIES["records_of_child"], {"child_id": uuid.UUID(child_id)})]
         values = {"child_id": uuid.UUID(child_id), "record_ids": record_ids}
         for name, stmt in QUERIES.items():
