@@ -122,6 +122,9 @@ class Settings:
     # child and opens a possible match for the identity steward; below, a new child.
     match_link_threshold: float = 26.0
     match_review_threshold: float = 12.0
+    # A&E follow-ups: days a child may be "not contactable" before the navigator is prompted to
+    # record the outcome and close, rather than leave the case looking open.
+    not_contactable_days: int = 14
 
     def __post_init__(self) -> None:
         if self.match_review_threshold > self.match_link_threshold:
@@ -142,6 +145,7 @@ class Settings:
             timezone=os.environ.get("SHIELD_TIMEZONE") or cls.timezone,
             max_body_bytes=_int("SHIELD_MAX_BODY_BYTES", cls.max_body_bytes),
             max_batch_items=_int("SHIELD_MAX_BATCH_ITEMS", cls.max_batch_items),
+            not_contactable_days=_positive("SHIELD_NOT_CONTACTABLE_DAYS", cls.not_contactable_days),
             match_link_threshold=_float("SHIELD_MATCH_LINK_THRESHOLD", cls.match_link_threshold),
             match_review_threshold=_float("SHIELD_MATCH_REVIEW_THRESHOLD", cls.match_review_threshold),
             api_docs=_bool("SHIELD_API_DOCS", cls.api_docs),

@@ -19,6 +19,7 @@ from app.frontdoor import router as frontdoor
 from app.logs import RequestLog
 from app.metrics import install_metrics
 from app.middleware import RequestGuard
+from app.navigator import router as navigator
 from app.people import router as people
 from app.policy.loader import load_policy
 from app.quality import router as quality
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             max_age=600,
         )
     app.include_router(briefing.router)
+    app.include_router(navigator.router)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestLog, observer=metrics)
     return app

@@ -65,6 +65,7 @@ CALLERS: dict[tuple[str, str], tuple[str, str] | None] = {
     ("POST", "/api/v1/children/search"): (READER_AGENCY["front_door_social_worker"], "front_door_social_worker"),
     ("GET", "/api/v1/identity/review"): ("partnership", "identity_steward"),
     ("GET", "/api/v1/briefings/daily"): ("police", "shield_chair"),
+    ("GET", "/api/v1/navigator/follow-ups"): (READER_AGENCY["navigator"], "navigator"),
     ("POST", "/api/v1/briefings/{day}/actions"): ("police", "shield_chair"),
     ("PATCH", "/api/v1/actions/{action_id}"): ("police", "shield_chair"),
     ("GET", "/api/v1/actions"): ("police", "shield_chair"),

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Path, Request
-from pydantic import BaseModel
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import insert
 
 from app.audit.chain import Entry, append
@@ -15,11 +17,18 @@ from app.audit.models import AccessNotification, BreakGlassGrant
 from app.audit.service import actor_of
 from app.db import Database
 from app.errors import problem_responses
+from app.frontdoor.render import HTML_CSP, to_html
 from app.frontdoor.service import child_record, open_case_holders
+from app.people.linking import surviving_child
 from app.policy.deps import Authorized, denial
 from app.policy.engine import Access, child_exists, child_in_scope, has_grant
 
 router = APIRouter(prefix="/api/v1", tags=["front door"])
+
+
+class VersionEntry(BaseModel):
+    version: int
+    received_at: datetime
 
 
 class RecordEntry(BaseModel):
@@ -27,18 +36,29 @@ class RecordEntry(BaseModel):
     record_type: str
     agency: str
     source_ref: str
-    version: int
-    amended: bool
+    version: int = Field(description="The current version")
+    amended: bool = Field(description="True when the current version is not the first")
+    versions: list[VersionEntry] = Field(description="Every version held, oldest first, with when it arrived")
     received_at: datetime
     updated_at: datetime
-    event_at: str | None
+    event_at: str | None = Field(description="When it happened: a UTC date-time, or a date for date-only records")
     fields: dict[str, Any]
+
+
+class FlagEntry(BaseModel):
+    code: str
+    message: str
+    record_ids: list[str] = Field(description="The records that raised the flag (only ones you may read)")
 
 
 class ChildRecordOut(BaseModel):
     child_id: str
     identity: dict[str, Any] | None
-    records: list[RecordEntry]
+    flags: list[FlagEntry]
+    counts: dict[str, dict[str, int]] = Field(
+        description="Per record type you may read: records whose event is in the last 30, 90 and 365 days"
+    )
+    records: list[RecordEntry] = Field(description="The chronology, newest first")
     break_glass: bool
 
 
@@ -46,26 +66,30 @@ class ChildRecordOut(BaseModel):
     "/children/{child_id}/record",
     response_model=ChildRecordOut,
     summary="A child's cross-agency record",
-    responses=problem_responses(
-        400,
-        401,
-        403,
-        404,
-        422,
-        429,
-        described={
-            400: "No X-Access-Purpose header",
-            403: "The role may not read child records, or not for this purpose",
-            404: "No such child within the caller's scope",
-            422: "Malformed child id or break-glass reason",
-        },
-    ),
+    responses={
+        200: {"content": {"text/html": {}}, "description": "The record: JSON, or with `format=html` a readable page"},
+        **problem_responses(
+            400,
+            401,
+            403,
+            404,
+            422,
+            429,
+            described={
+                400: "No X-Access-Purpose header",
+                403: "The role may not read child records, or not for this purpose",
+                404: "No such child within the caller's scope",
+                422: "Malformed child id or break-glass reason",
+            },
+        ),
+    },
 )
 def get_child_record(
     request: Request,
     child_id: Annotated[uuid.UUID, Path(description="The child's opaque id")],
     access: Annotated[Access, Authorized("read_child_record")],
-) -> ChildRecordOut:
+    fmt: Annotated[Literal["json", "html"], Query(alias="format")] = "json",
+) -> Any:
     """Every record the partnership holds about the child, newest first, with only the fields the
     caller's role may read for the stated purpose. A child outside the caller's scope is 404, exactly
     as a child that does not exist. With ``X-Break-Glass-Reason`` a role allowed to break glass reads
@@ -76,6 +100,9 @@ def get_child_record(
     refused = False
     with db.writing() as session:
         conn = session.connection()
+        # A child merged by the identity steward is read as the child they were merged into: their
+        # records moved there, and a worker may still hold the old id from a letter or a referral.
+        child_id = surviving_child(conn, child_id)
         in_scope, broke_glass = child_in_scope(conn, access, child_id, grants=False), False
         if not in_scope and has_grant(conn, access, child_id):
             in_scope = broke_glass = True  # still inside an earlier grant: flagged all the same
@@ -97,7 +124,7 @@ def get_child_record(
             )
             refused = True
         else:
-            view = child_record(conn, access, child_id)
+            view = child_record(conn, access, child_id, ZoneInfo(request.app.state.settings.timezone))
             seq = append(
                 conn,
                 Entry(
@@ -115,12 +142,18 @@ def get_child_record(
             _notify_case_holders(conn, access, child_id, seq)
     if refused:
         raise denial(404, "no child with this id within your scope")
-    return ChildRecordOut(
+    out = ChildRecordOut(
         child_id=str(child_id),
         identity=view.identity,
+        flags=[FlagEntry(code=x.code, message=x.message, record_ids=x.record_ids) for x in view.flags],
+        counts=view.counts,
         records=[RecordEntry(**r) for r in view.records],
         break_glass=broke_glass,
     )
+    if fmt == "html":
+        page = to_html(out.model_dump(mode="json"), request.app.state.settings.timezone)
+        return HTMLResponse(page, headers={"Content-Security-Policy": HTML_CSP, "Cache-Control": "no-store"})
+    return out
 
 
 def _grant(conn: Any, access: Access, child_id: uuid.UUID, request_id: str | None) -> None:

@@ -57,6 +57,10 @@ def test_merge_keeps_every_record_later_records_land_on_the_survivor_and_split_u
     assert merged.status_code == 200, merged.text
     assert merged.json()["surviving_child_id"] == older
     assert _records_of(client, auth, older) == ["P-1", "P-2"]
+    # A worker still holding the absorbed child's id is shown the child they were merged into.
+    absorbed = client.get(f"/api/v1/children/{newer}/record", headers=reader(auth, POLICY, "front_door_social_worker"))
+    assert absorbed.status_code == 200 and absorbed.json()["child_id"] == older
+    assert _records_of(client, auth, newer) == ["P-1", "P-2"]
 
     # Later: the absorbed child's police person id, and an amendment of its record, find the survivor.
     later = post_ppn(client, auth, "P-3", anonymous_person(given_name="Ash", identifiers={"police_person_id": "WYP-9"}))

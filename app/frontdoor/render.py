@@ -1,0 +1,130 @@
+"""A child's record as one readable, printable page: flags first, then counts, identity and the
+chronology. Self-contained (inline CSS, no script, nothing fetched), and every value is escaped:
+names, summaries and references come from agency systems, not from us."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from app.records.kinds import KINDS
+
+# Served with the page: nothing may load or run, styles are inline.
+HTML_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+
+_CSS = """
+body{font:15px/1.45 system-ui,sans-serif;margin:1.5rem auto;max-width:60rem;color:#1b1b1b;padding:0 1rem}
+h1{font-size:1.4rem;margin:0 0 .2rem}h2{font-size:1.1rem;border-bottom:2px solid #1d4f91;margin-top:1.6rem}
+.muted{color:#555}.glass{background:#fde2e1;border:2px solid #b3261e;padding:.5rem .8rem;font-weight:600}
+ul.flags{list-style:none;padding:0}ul.flags li{border-left:5px solid #b3261e;background:#fff4f3;
+margin:.4rem 0;padding:.4rem .7rem}.code{font-family:ui-monospace,monospace;font-size:.85em;color:#555}
+table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25rem .6rem;text-align:left}
+th{background:#eef2f7}article{border:1px solid #ccc;border-radius:4px;margin:.7rem 0;padding:.5rem .8rem;
+break-inside:avoid}article h3{font-size:1rem;margin:0 0 .3rem}dl{margin:.2rem 0 .2rem .4rem;
+display:grid;grid-template-columns:max-content 1fr;gap:.1rem .8rem}dt{font-weight:600;color:#333}dd{margin:0}
+.amended{background:#fff3cd;padding:0 .3rem;border-radius:3px}
+@media print{body{margin:0;max-width:none}a{color:inherit;text-decoration:none}}
+"""
+
+
+def _e(value: Any) -> str:
+    return escape(str(value), quote=True)
+
+
+def _label(name: str) -> str:
+    return _e(name.replace("_", " "))
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, dict):
+        return _dl(value)
+    if isinstance(value, list):
+        if all(not isinstance(v, dict | list) for v in value):
+            return _e(", ".join(str(v) for v in value)) if value else "<span class=muted>none</span>"
+        return "".join(f"<div>{_value(v)}</div>" for v in value)
+    if value is None:
+        return "<span class=muted>not recorded</span>"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return _e(value)
+
+
+def _dl(fields: dict[str, Any]) -> str:
+    rows = "".join(f"<dt>{_label(k)}</dt><dd>{_value(v)}</dd>" for k, v in fields.items())
+    return f"<dl>{rows}</dl>"
+
+
+def _title(record: dict[str, Any]) -> str:
+    kind = KINDS.get(record["record_type"])
+    return kind.title if kind else record["record_type"]
+
+
+def _flags(out: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> str:
+    if not out["flags"]:
+        return "<h2>Flags</h2><p class=muted>No flags raised by the records you may read.</p>"
+    items = []
+    for flag in out["flags"]:
+        links = ", ".join(
+            f'<a href="#r-{_e(rid)}">{_e(_title(by_id[rid]))} {_e(by_id[rid]["event_at"] or "")}</a>'
+            for rid in flag["record_ids"]
+            if rid in by_id
+        )
+        items.append(
+            f"<li><strong>{_e(flag['message'])}</strong> <span class=code>{_e(flag['code'])}</span>"
+            f"<br><span class=muted>Raised by:</span> {links}</li>"
+        )
+    return f"<h2>Flags</h2><ul class=flags>{''.join(items)}</ul>"
+
+
+def _counts(out: dict[str, Any]) -> str:
+    if not out["counts"]:
+        return ""
+    windows = list(next(iter(out["counts"].values())))
+    head = "".join(f"<th>{_label(w)}</th>" for w in windows)
+    rows = "".join(
+        f"<tr><th>{_e(KINDS[t].title if t in KINDS else t)}</th>"
+        + "".join(f"<td>{_e(n)}</td>" for n in by_window.values())
+        + "</tr>"
+        for t, by_window in out["counts"].items()
+    )
+    return f"<h2>Records over time</h2><table><tr><th>record type</th>{head}</tr>{rows}</table>"
+
+
+def _record(record: dict[str, Any]) -> str:
+    history = ", ".join(f"v{v['version']} received {_e(v['received_at'])}" for v in record["versions"])
+    amended = f" <span class=amended>amended: version {_e(record['version'])}</span>" if record["amended"] else ""
+    return (
+        f'<article id="r-{_e(record["id"])}"><h3>{_e(record["event_at"] or "date not shown")} · '
+        f"{_e(_title(record))} · {_e(record['agency'])}{amended}</h3>"
+        f"<div class=muted>ref {_e(record['source_ref'])}; versions: {history}</div>"
+        f"{_dl(record['fields'])}</article>"
+    )
+
+
+def to_html(out: dict[str, Any], timezone: str) -> str:
+    """The page for ``out`` (a ``ChildRecordOut`` dumped to JSON types)."""
+    by_id = {r["id"]: r for r in out["records"]}
+    identity = out["identity"]
+    name = " ".join(str(identity.get(k)) for k in ("given_name", "family_name") if identity and identity.get(k))
+    glass = (
+        "<p class=glass>Read by breaking glass: this access is flagged for the privacy officer.</p>"
+        if out["break_glass"]
+        else ""
+    )
+    parts = [
+        "<!doctype html><html lang=en><head><meta charset=utf-8>",
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>Child record {_e(out['child_id'])}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{_e(name) if name else 'Child record'}</h1>",
+        f"<p class=muted>Child {_e(out['child_id'])}. Only what your role may read is shown. "
+        f"Times are UTC; dates are local ({_e(timezone)}).</p>",
+        glass,
+        _flags(out, by_id),
+        _counts(out),
+        "<h2>Identity</h2>",
+        _dl(identity) if identity else "<p class=muted>No identity fields you may read.</p>",
+        f"<h2>Chronology ({len(out['records'])} records, newest first)</h2>",
+        "".join(_record(r) for r in out["records"]) or "<p class=muted>No records you may read.</p>",
+        "</body></html>",
+    ]
+    return "".join(parts)

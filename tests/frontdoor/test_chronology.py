@@ -1,0 +1,149 @@
+"""The chronology: every record type about the child, newest first on real instants and dates,
+with each record's versions; the HTML page; the audit row."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from app.policy.loader import load_policy
+from tests.conftest import ROOT
+from tests.seeding import (
+    ae_body,
+    education_body,
+    full_person,
+    incident_body,
+    post,
+    ppn_body,
+    reader,
+    rows_of_request,
+    seed_child_in_every_scope,
+    yjs_body,
+)
+
+POLICY = load_policy(ROOT / "policies")
+
+
+def record_of(client, auth, child_id: str, role: str = "front_door_social_worker", **params):
+    return client.get(f"/api/v1/children/{child_id}/record", params=params, headers=reader(auth, POLICY, role))
+
+
+def _base() -> datetime:
+    return datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0) - timedelta(days=20)
+
+
+def seed_interleaved(client, auth) -> tuple[str, dict[str, str]]:
+    """One record of each type, at times that sort wrongly as text: an incident half a second after
+    a PPN in the same second ("...00.500000Z" sorts before "...00Z" as a string), and a date-only
+    YJS case on the day of an A&E attendance."""
+    base = _base()
+    child = full_person()
+    other = full_person(given_name="Kyle", family_name="Walker", identifiers={"police_person_id": "WYP-X"})
+    at = base - timedelta(days=5)
+    bodies = {
+        "education_report": education_body(child, reported_on=(base - timedelta(days=8)).date().isoformat()),
+        "ppn": ppn_body(child, incident_occurred_at=(at - timedelta(days=1)).isoformat(), submitted_at=at.isoformat()),
+        "incident": incident_body(
+            child, other, occurred_at=(at + timedelta(milliseconds=500)).isoformat(), reported_at=None
+        ),
+        "ae_attendance": ae_body(
+            child,
+            days=0,
+            arrived_at=(base - timedelta(days=3)).isoformat(),
+            assault_at=None,
+            first_contact_at=None,
+            navigator_status="waiting_list",
+        ),
+        "yjs_case": yjs_body(child, started_on=(base - timedelta(days=3)).date().isoformat()),
+    }
+    ids, child_id = {}, None
+    for record_type, body in bodies.items():
+        out = post(client, auth, record_type, body)
+        ids[record_type] = out["id"]
+        child_id = child_id or out["children"][0]["child_id"]
+        assert out["children"][0]["child_id"] == child_id
+    return child_id, ids
+
+
+def test_the_chronology_merges_all_five_record_types_newest_first(client, auth, db):
+    child_id, ids = seed_interleaved(client, auth)
+    r = record_of(client, auth, child_id)
+    assert r.status_code == 200, r.text
+    order = [rec["record_type"] for rec in r.json()["records"]]
+    # The date-only YJS case sits at the start of its day, so after that day's A&E attendance.
+    assert order == ["ae_attendance", "yjs_case", "incident", "ppn", "education_report"]
+    assert [rec["id"] for rec in r.json()["records"]] == [ids[t] for t in order]
+
+
+def test_records_at_the_same_instant_come_out_in_the_same_order_every_time(client, auth, db):
+    child = full_person()
+    other = full_person(given_name="Kyle", identifiers={"police_person_id": "WYP-T"})
+    when = (_base() - timedelta(days=2)).isoformat()
+    child_id = None
+    for ref in ("INC-B", "INC-A", "INC-C"):
+        out = post(client, auth, "incident", incident_body(child, other, ref=ref, occurred_at=when, reported_at=None))
+        child_id = child_id or out["children"][0]["child_id"]
+    reads = [[rec["source_ref"] for rec in record_of(client, auth, child_id).json()["records"]] for _ in range(3)]
+    assert reads[0] == ["INC-C", "INC-B", "INC-A"]
+    assert reads[0] == reads[1] == reads[2]
+
+
+def test_an_amended_record_shows_its_current_version_and_its_history(client, auth, db):
+    child = full_person()
+    other = full_person(given_name="Kyle", identifiers={"police_person_id": "WYP-V"})
+    first = incident_body(child, other, ref="INC-V")
+    out = post(client, auth, "incident", first)
+    post(client, auth, "incident", {**first, "version": 2, "summary": "Amended: the weapon was a bottle."})
+    r = record_of(client, auth, out["children"][0]["child_id"])
+    [rec] = r.json()["records"]
+    assert (rec["version"], rec["amended"]) == (2, True)
+    assert [v["version"] for v in rec["versions"]] == [1, 2]
+    assert rec["versions"][0]["received_at"] <= rec["versions"][1]["received_at"]
+    assert rec["fields"]["summary"] == "Amended: the weapon was a bottle."
+
+
+def test_the_html_page_escapes_hostile_text_and_runs_nothing(client, auth, db):
+    hostile = '"><img src=x onerror=alert(1)><script>alert(2)</script>'
+    child = full_person(given_name="</title><script>alert(3)</script>", culture_notes=hostile)
+    other = full_person(given_name="Kyle", identifiers={"police_person_id": "WYP-H"})
+    out = post(client, auth, "incident", incident_body(child, other, ref="INC-H", summary=hostile))
+    r = record_of(client, auth, out["children"][0]["child_id"], format="html")
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in r.headers["content-security-policy"]
+    page = r.text
+    assert "<script" not in page.lower() and "<img" not in page.lower()
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in page
+    assert "&lt;/title&gt;&lt;script&gt;alert(3)" in page
+    assert "src=" not in page.replace("src=x", "")  # nothing fetched: no external assets at all
+    # Flags come first, each linking to the records that raised it on the same page.
+    assert page.index("<h2>Flags</h2>") < page.index("<h2>Chronology")
+    assert f'href="#r-{out["id"]}"' in page and f'id="r-{out["id"]}"' in page
+
+
+def test_the_html_page_shows_only_what_the_role_reads(client, auth, db):
+    seeded = seed_child_in_every_scope(client, auth)
+    page = record_of(client, auth, seeded.child_id, role="navigator", format="html").text
+    assert "Education report" not in page and "ehcp" not in page
+    assert seeded.person["culture_notes"] in page  # navigators read ethnicity and culture
+
+
+def test_the_html_read_is_audited_like_the_json_read(client, auth, db):
+    seeded = seed_child_in_every_scope(client, auth)
+    r = record_of(client, auth, seeded.child_id, format="html")
+    [row] = [row for row in rows_of_request(db, r) if row["action"] == "read_child_record"]
+    assert row["outcome"] == "ALLOW" and row["child_ids"] == [seeded.child_id]
+    assert sorted(row["record_ids"]) == sorted(seeded.records.values())
+
+
+def test_counts_by_record_type_over_30_90_and_365_days_cover_only_readable_types(client, auth, db):
+    seeded = seed_child_in_every_scope(client, auth)
+    child = seeded.person
+    post(client, auth, "ae_attendance", ae_body(child, ref="AE-OLD", days=100))
+    post(client, auth, "ae_attendance", ae_body(child, ref="AE-MID", days=45))
+    counts = record_of(client, auth, seeded.child_id).json()["counts"]
+    assert counts["ae_attendance"] == {"last_30_days": 1, "last_90_days": 2, "last_365_days": 3}
+    assert counts["yjs_case"] == {"last_30_days": 0, "last_90_days": 1, "last_365_days": 1}  # started 60 days ago
+    assert counts["education_report"] == {"last_30_days": 1, "last_90_days": 1, "last_365_days": 1}
+    navigator = record_of(client, auth, seeded.child_id, role="navigator").json()["counts"]
+    assert "education_report" not in navigator  # a count would reveal records the navigator cannot read
+    assert navigator["ae_attendance"] == counts["ae_attendance"]
