@@ -17,7 +17,7 @@ import pytest
 from app.policy.loader import load_policy
 from tests.briefing.builders import HOSTILE, MEETING, seed_night
 from tests.conftest import ROOT
-from tests.seeding import reader
+from tests.seeding import post, ppn_body, reader, seed_child_in_every_scope
 from tests.server import free_port, start_server, stop, wait_until_up
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -93,3 +93,33 @@ def test_an_education_member_sees_no_police_detail(client, auth, server, browser
     assert dialogs == []
     assert "LS9" in text
     assert "13/INC-MAIN/26" not in text
+
+
+def record_url(base: str, child_id: str) -> str:
+    return f"{base}/api/v1/children/{child_id}/record?format=html"
+
+
+def test_the_front_door_sees_the_whole_record_with_its_flags_and_hostile_text_as_text(
+    client, auth, server, browser, backend
+):
+    child = seed_child_in_every_scope(client, auth)
+    reason = f"{HOSTILE} Mum reports he is being groomed to carry drugs to Bradford."
+    post(client, auth, "ppn", ppn_body(child.person, ref="PPN-HOSTILE", reason_for_referral=reason))
+    headers = reader(auth, POLICY, "front_door_social_worker", sub="fd-browser")
+    text, dialogs = see(browser, record_url(server, child.child_id), headers, f"record-front-door-{backend}")
+    assert dialogs == [], "a script in the page ran"
+    assert HOSTILE in text
+    assert "A weapon was involved" in text and "Attended A&E after an assault" in text
+    assert "Education records" in text  # SEND known only to education: the front door is told
+    for source in ("INC-A", "PPN-A", "AE-A", "YJS-A", "SCH-A"):
+        assert source in text, f"{source} missing from the chronology"
+
+
+def test_a_navigator_sees_no_education_record_or_send_flag(client, auth, server, browser, backend):
+    child = seed_child_in_every_scope(client, auth)
+    headers = reader(auth, POLICY, "navigator", sub="nav-browser")
+    text, dialogs = see(browser, record_url(server, child.child_id), headers, f"record-navigator-{backend}")
+    assert dialogs == []
+    assert "Attended A&E after an assault" in text and "AE-A" in text
+    assert "Education records" not in text and "SCH-A" not in text
+    assert "EHC" not in text and "ehcp" not in text.lower()
