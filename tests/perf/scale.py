@@ -59,6 +59,7 @@ SKIP: dict[str, str] = {
     "meeting_action": "the Shield meeting's decisions: copied, old actions would show as overdue today",
     "identity_review": "identity decisions a person made: a copy would be a review no-one asked for",
     "child_merge": "identity decisions a person made (see identity_review)",
+    "privacy_alert": "alerts about people reading too many children: access events, not record data",
 }
 # (table, column): text that must stay unique, or links records to each other, within a copy.
 REFERENCES = {
