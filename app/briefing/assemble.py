@@ -29,6 +29,7 @@ from sqlalchemy import Connection, and_, select
 from app.briefing.actions import action_out, live_actions
 from app.briefing.view import View
 from app.briefing.window import MeetingCalendar, Window
+from app.db import plan_for_these_values
 from app.policy.engine import Access
 from app.records.models import (
     AeAttendance,
@@ -107,6 +108,7 @@ def _in(column: Any, values: set[Any]) -> Any:
 
 def assemble(conn: Connection, access: Access, calendar: MeetingCalendar, window: Window, ppn_hours: float) -> Briefing:
     """The briefing for ``window`` as ``access`` may see it."""
+    plan_for_these_values(conn)
     view = View.of(access)
     now = access.now
     meeting = window.meeting
