@@ -6,13 +6,33 @@ transaction start, the timestamp and JSON column types. Nothing else branches on
 
 from __future__ import annotations
 
+import json
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Connection, DateTime, Engine, Float, Integer, MetaData, create_engine, event, text
+from sqlalchemy import (
+    JSON,
+    Connection,
+    DateTime,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    Table,
+    Uuid,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -224,6 +244,23 @@ def plan_for_these_values(conn: Connection) -> None:
     """
     if conn.dialect.name == "postgresql":
         conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+
+
+def insert_per_id(conn: Connection, table: Table, fixed: dict[str, Any], column: str, ids: list[uuid.UUID]) -> None:
+    """Insert one row per id into ``table``, each with the same ``fixed`` values, in one statement.
+
+    Hundreds of rows (a briefing's children in the audit's child index) sent as an executemany
+    cost a bound row each; here the ids travel as one array (PostgreSQL ``unnest``) or one JSON
+    list (SQLite ``json_each``, ids as the 32 hex digits SQLAlchemy stores there).
+    """
+    if not ids:
+        return
+    constants = [literal(value, table.c[name].type) for name, value in fixed.items()]
+    if conn.dialect.name == "postgresql":
+        each = func.unnest(bindparam("ids", ids, type_=postgresql.ARRAY(Uuid())))
+    else:
+        each = func.json_each(bindparam("ids", json.dumps([i.hex for i in ids]))).table_valued("value").c.value
+    conn.execute(insert(table).from_select([*fixed, column], select(*constants, each)))
 
 
 def serialise_appenders(conn: Any, key: int) -> None:
