@@ -434,12 +434,13 @@ def _missing_out(view: View, incident: Any, subject: Any, status: dict[str, Any]
 
 
 def _summaries(conn: Connection, incident_ids: set[uuid.UUID]) -> dict[uuid.UUID, str | None]:
+    # Only the summary, not the whole body: no parsing each incident's full JSON document in Python.
     stmt = (
-        select(RecordVersion.record_id, RecordVersion.body)
+        select(RecordVersion.record_id, RecordVersion.body["summary"].as_string())
         .join(Record, and_(Record.id == RecordVersion.record_id, Record.version == RecordVersion.version))
         .where(_in(Record.id, incident_ids))
     )
-    return {record_id: body.get("summary") for record_id, body in conn.execute(stmt)}
+    return {record_id: summary for record_id, summary in conn.execute(stmt)}
 
 
 def _schools(conn: Connection, children: set[uuid.UUID]) -> dict[uuid.UUID, str]:
