@@ -21,7 +21,7 @@ from sqlalchemy import Connection, insert, select
 
 from app.audit import limits
 from app.audit.models import AuditEvent, AuditEventChild
-from app.db import serialise_appenders, utc_now
+from app.db import insert_per_id, serialise_appenders, utc_now
 
 GENESIS = "0" * 64
 _CHAIN_LOCK = 0x5348494C44  # "SHILD": the advisory lock key for the one audit chain
@@ -89,7 +89,6 @@ def entry_hash(prev_hash: str, row: dict[str, Any]) -> str:
 
 _HEAD = select(AuditEvent.seq, AuditEvent.entry_hash).order_by(AuditEvent.seq.desc()).limit(1)
 _INSERT = insert(AuditEvent.__table__)
-_INSERT_CHILD = insert(AuditEventChild.__table__)
 
 
 def append(conn: Connection, entry: Entry, now: datetime | None = None) -> int:
@@ -135,8 +134,7 @@ def append(conn: Connection, entry: Entry, now: datetime | None = None) -> int:
     row["prev_hash"] = prev
     row["entry_hash"] = entry_hash(prev, row)
     conn.execute(_INSERT, row)
-    if children:
-        conn.execute(_INSERT_CHILD, [{"audit_seq": seq, "child_id": uuid.UUID(c)} for c in children])
+    insert_per_id(conn, AuditEventChild.__table__, {"audit_seq": seq}, "child_id", [uuid.UUID(c) for c in children])
     conn.info[_HEAD_KEY] = (transaction, (seq, row["entry_hash"]))
     return seq
 

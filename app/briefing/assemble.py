@@ -18,9 +18,10 @@ audit says who read what; it is not minutes of what the meeting discussed).
 from __future__ import annotations
 
 import uuid
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, select
@@ -28,6 +29,7 @@ from sqlalchemy import Connection, and_, select
 from app.briefing.actions import action_out, live_actions
 from app.briefing.view import View
 from app.briefing.window import MeetingCalendar, Window
+from app.db import plan_for_these_values
 from app.policy.engine import Access
 from app.records.models import (
     AeAttendance,
@@ -106,6 +108,7 @@ def _in(column: Any, values: set[Any]) -> Any:
 
 def assemble(conn: Connection, access: Access, calendar: MeetingCalendar, window: Window, ppn_hours: float) -> Briefing:
     """The briefing for ``window`` as ``access`` may see it."""
+    plan_for_these_values(conn)
     view = View.of(access)
     now = access.now
     meeting = window.meeting
@@ -139,6 +142,9 @@ def assemble(conn: Connection, access: Access, calendar: MeetingCalendar, window
         if action.incident_id:
             actions_by_incident[action.incident_id].append(action)
 
+    meeting_of = calendar.meetings_of()
+    # A child in several of tonight's incidents was discussed at the same earlier meetings each time.
+    discussed: dict[uuid.UUID, set[date]] = {}
     shown_children: set[uuid.UUID] = set()
     shown_records: set[uuid.UUID] = set()
     missing: list[dict[str, Any]] = []
@@ -173,16 +179,15 @@ def assemble(conn: Connection, access: Access, calendar: MeetingCalendar, window
             view.put(child, "role", "incident", "persons[].role", subject.role)
             view.put(child, "arrested", "incident", "persons[].arrested", bool(subject.arrested))
             view.put(child, "age", "briefing", "age", _age(born.get(subject.child_id), meeting))
-            past = history.get(subject.child_id, [])
-            prior = [
-                h
-                for h in past
-                if h[1] != row.record_id and row.occurred_at - timedelta(days=PRIOR_DAYS) <= h[0] < row.occurred_at
-            ]
-            view.put(child, "prior_incidents_90d", "briefing", "prior_incidents_90d", len(prior))
+            past = history.get(subject.child_id, _NO_HISTORY)
+            prior = past.count_before(row.occurred_at, timedelta(days=PRIOR_DAYS), row.record_id)
+            view.put(child, "prior_incidents_90d", "briefing", "prior_incidents_90d", prior)
             if view.can("briefing", "earlier_shield_discussions"):
-                dates = {calendar.meeting_of(at) for at, _ in past if at < window.start}
-                dates |= {d for d in action_meetings.get(subject.child_id, ()) if d < meeting}
+                dates = discussed.get(subject.child_id)
+                if dates is None:
+                    dates = discussed[subject.child_id] = {
+                        meeting_of(at) for at in past.times[: past.index(window.start)]
+                    } | {d for d in action_meetings.get(subject.child_id, ()) if d < meeting}
                 view.put(
                     child,
                     "earlier_shield_discussions",
@@ -269,9 +274,32 @@ def assemble(conn: Connection, access: Access, calendar: MeetingCalendar, window
     return briefing
 
 
-def _history(conn: Connection, children: set[uuid.UUID], window: Window) -> dict[uuid.UUID, list[tuple[datetime, Any]]]:
-    """Each child's incidents in the year up to the cut-off: (when, incident id), oldest first."""
-    out: dict[uuid.UUID, list[tuple[datetime, Any]]] = defaultdict(list)
+@dataclass
+class _History:
+    """One child's incidents in the year up to the cut-off, oldest first: ``times[i]`` is when
+    ``record_ids[i]`` happened. Sorted, so any period's count is two binary searches."""
+
+    times: list[datetime] = field(default_factory=list)
+    record_ids: list[Any] = field(default_factory=list)
+
+    def index(self, moment: datetime) -> int:
+        return bisect_left(self.times, moment)
+
+    def count_before(self, moment: datetime, period: timedelta, besides: Any) -> int:
+        """Incidents in ``[moment - period, moment)``, not counting ``besides``."""
+        lo, hi = self.index(moment - period), self.index(moment)
+        return hi - lo - (besides in self.record_ids[lo:hi])
+
+    def since(self, moment: datetime) -> list[Any]:
+        return self.record_ids[self.index(moment) :]
+
+
+_NO_HISTORY = _History()
+
+
+def _history(conn: Connection, children: set[uuid.UUID], window: Window) -> dict[uuid.UUID, _History]:
+    """Each child's incidents in the year up to the cut-off."""
+    out: dict[uuid.UUID, _History] = defaultdict(_History)
     stmt = (
         select(_RS.child_id, _RS.event_at, _RS.record_id)
         .where(
@@ -280,14 +308,14 @@ def _history(conn: Connection, children: set[uuid.UUID], window: Window) -> dict
             _RS.event_at >= window.end - timedelta(days=HISTORY_DAYS),
             _RS.event_at < window.end,
         )
-        .order_by(_RS.child_id, _RS.event_at)
-    )
-    seen: set[tuple[uuid.UUID, Any]] = set()
-    for child_id, at, record_id in conn.execute(stmt):
         # A child named twice in one incident (as victim and witness) is one incident.
-        if (child_id, record_id) not in seen:
-            seen.add((child_id, record_id))
-            out[child_id].append((at.astimezone(UTC), record_id))
+        .distinct()
+        .order_by(_RS.child_id, _RS.event_at, _RS.record_id)
+    )
+    for child_id, at, record_id in conn.execute(stmt):
+        past = out[child_id]
+        past.times.append(at)
+        past.record_ids.append(record_id)
     return out
 
 
@@ -406,12 +434,13 @@ def _missing_out(view: View, incident: Any, subject: Any, status: dict[str, Any]
 
 
 def _summaries(conn: Connection, incident_ids: set[uuid.UUID]) -> dict[uuid.UUID, str | None]:
+    # Only the summary, not the whole body: no parsing each incident's full JSON document in Python.
     stmt = (
-        select(RecordVersion.record_id, RecordVersion.body)
+        select(RecordVersion.record_id, RecordVersion.body["summary"].as_string())
         .join(Record, and_(Record.id == RecordVersion.record_id, Record.version == RecordVersion.version))
         .where(_in(Record.id, incident_ids))
     )
-    return {record_id: body.get("summary") for record_id, body in conn.execute(stmt)}
+    return {record_id: summary for record_id, summary in conn.execute(stmt)}
 
 
 def _schools(conn: Connection, children: set[uuid.UUID]) -> dict[uuid.UUID, str]:
@@ -427,7 +456,7 @@ def _schools(conn: Connection, children: set[uuid.UUID]) -> dict[uuid.UUID, str]
 
 def _cumulative_harm(
     view: View,
-    history: dict[uuid.UUID, list[tuple[datetime, Any]]],
+    history: dict[uuid.UUID, _History],
     children: set[uuid.UUID],
     window: Window,
     born: dict[uuid.UUID, date],
@@ -437,13 +466,13 @@ def _cumulative_harm(
     since = window.end - timedelta(days=PRIOR_DAYS)
     out = []
     for child_id in sorted(children, key=str):
-        recent = [(at, rid) for at, rid in history.get(child_id, []) if at >= since]
+        recent = history.get(child_id, _NO_HISTORY).since(since)
         if len(recent) < CUMULATIVE_HARM_INCIDENTS:
             continue
         entry: dict[str, Any] = {"child_id": str(child_id)}
         view.put(entry, "incidents_90d", "briefing", "prior_incidents_90d", len(recent))
         view.put(entry, "age", "briefing", "age", _age(born.get(child_id), meeting))
-        entry["incident_ids"] = [str(rid) for _, rid in recent]
+        entry["incident_ids"] = [str(rid) for rid in recent]
         out.append(entry)
     out.sort(key=lambda e: -e.get("incidents_90d", 0))
     return out

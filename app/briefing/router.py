@@ -15,7 +15,7 @@ from app.audit.chain import Entry, append
 from app.audit.service import actor_of
 from app.briefing import actions as svc
 from app.briefing.assemble import assemble
-from app.briefing.render import to_csv, to_html
+from app.briefing.render import to_csv, to_html, to_json
 from app.briefing.view import View
 from app.briefing.window import MeetingCalendar
 from app.db import Database
@@ -103,7 +103,7 @@ def get_daily_briefing(
         )
     if fmt == "html":
         return HTMLResponse(to_html(briefing.body, calendar.tz), headers={"Content-Security-Policy": _HTML_CSP})
-    return JSONResponse(jsonable_encoder(briefing.body))
+    return Response(to_json(briefing.body), media_type="application/json")
 
 
 @router.post(

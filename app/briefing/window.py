@@ -13,7 +13,7 @@ moment. So every moment falls in exactly one meeting's window.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -100,6 +100,21 @@ class MeetingCalendar:
         if not self.sits_on(day) or moment >= self.cutoff(day):
             day = self.following(day)
         return day
+
+    def meetings_of(self) -> Callable[[datetime], date]:
+        """``meeting_of`` for many moments at once (a briefing asks for thousands): each local day's
+        cut-off and following meeting are worked out once, not once per moment."""
+        per_day: dict[date, tuple[datetime | None, date]] = {}
+
+        def meeting_of(moment: datetime) -> date:
+            day = moment.astimezone(self.tz).date()
+            known = per_day.get(day)
+            if known is None:
+                known = per_day[day] = (self.cutoff(day) if self.sits_on(day) else None, self.following(day))
+            cutoff, following = known
+            return day if cutoff is not None and moment < cutoff else following
+
+        return meeting_of
 
 
 @dataclass(frozen=True)

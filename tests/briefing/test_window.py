@@ -88,6 +88,20 @@ def test_every_moment_belongs_to_exactly_one_meeting():
         moment += timedelta(minutes=37)
 
 
+def test_the_memoised_lookup_agrees_with_meeting_of_across_clock_changes_and_holidays():
+    meetings_of = CAL.meetings_of()
+    # Both clock changes of 2026, the Easter bank holidays, and each cut-off to the microsecond.
+    for start, end in ((utc(2026, 3, 26), utc(2026, 4, 10)), (utc(2026, 10, 22), utc(2026, 10, 29))):
+        moment = start
+        while moment < end:
+            assert meetings_of(moment) == CAL.meeting_of(moment), moment
+            moment += timedelta(minutes=37)
+    for day in (date(2026, 3, 27), date(2026, 3, 30), date(2026, 4, 7), date(2026, 10, 26)):
+        cutoff = CAL.cutoff(day)
+        for moment in (cutoff - timedelta(microseconds=1), cutoff):
+            assert meetings_of(moment) == CAL.meeting_of(moment), moment
+
+
 def test_the_meeting_time_is_configurable():
     cal = MeetingCalendar(LONDON, time(8, 30), CAL.holidays)
     assert cal.window(date(2026, 7, 1)).end == utc(2026, 7, 1, 7, 30)
