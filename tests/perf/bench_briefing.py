@@ -119,7 +119,14 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def run(url: str | None, db: str, records: int, runs: int, loader: Callable[[str, int], None] = load) -> int:
+def run(
+    url: str | None,
+    db: str,
+    records: int,
+    runs: int,
+    loader: Callable[[str, int], None] = load,
+    json_path: Path | None = None,
+) -> int:
     scratch = None
     if url is None:
         if db == "sqlite":
@@ -137,6 +144,12 @@ def run(url: str | None, db: str, records: int, runs: int, loader: Callable[[str
         print("no past meeting day with 100-300 incidents: load more records")
     if scratch:
         print(f"database: {url}")
+    if json_path:
+        rows = [
+            {"case": f"{day} {fmt}", "incidents": n, "p50_ms": statistics.median(t) * 1000, "p95_ms": p95(t) * 1000}
+            for day, fmt, n, t in results
+        ]
+        json_path.write_text(json.dumps({"db": url.split(":")[0], "results": rows}, indent=2))
     return 0
 
 
@@ -146,8 +159,9 @@ def main() -> int:
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--url", help="time this already-loaded database instead of loading a new one")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the result as JSON")
     args = parser.parse_args()
-    return run(args.url, args.db, args.records, args.runs)
+    return run(args.url, args.db, args.records, args.runs, json_path=args.json)
 
 
 if __name__ == "__main__":
