@@ -26,43 +26,20 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bench_ingest import _pg_database  # the sibling benchmark: a fresh PostgreSQL database
+from demo_load import load
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from app.briefing.window import MeetingCalendar, load_holidays
 from app.config import Settings
-from app.db import Database, utc_now
-from app.demo.generator import generate
+from app.db import Database
 from app.main import create_app
-from app.migrate import upgrade
-from app.policy.loader import load_policy
-from app.records.bulk import import_lines
-from app.records.kinds import Clock
 from app.records.models import Incident, Record
 from app.security.tokens import mint
 
 ROOT = Path(__file__).resolve().parents[2]
 TZ = ZoneInfo("Europe/London")
 CALENDAR = MeetingCalendar(TZ, datetime.min.time().replace(hour=9), load_holidays(None))
-
-
-def load(url: str, records: int) -> None:
-    """Migrate ``url`` and load ``records`` demo records through the bulk import (validated, linked, audited)."""
-    upgrade(url)
-    db = Database(url)
-    started = time.perf_counter()
-
-    def progress(report: object) -> None:
-        lines = report.lines  # type: ignore[attr-defined]
-        if lines % 20_000 == 0:
-            rate = lines / (time.perf_counter() - started)
-            print(f"  {lines:>8,} records loaded ({rate:,.0f}/s)", file=sys.stderr, flush=True)
-
-    lines = (json.dumps(line) for line in generate(records))
-    clock = Clock(now=utc_now(), tz=TZ, skew=timedelta(minutes=5))
-    report = import_lines(db, lines, load_policy(ROOT / "policies"), clock, on_line=progress)
-    db.dispose()
-    print(f"loaded {report.lines:,} records in {time.perf_counter() - started:.0f}s")
 
 
 def typical_days(db: Database, lo: int = 100, hi: int = 300, want: int = 3) -> list[tuple[str, int]]:

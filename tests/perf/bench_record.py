@@ -39,12 +39,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bench_ingest import _pg_database  # the sibling benchmark: a fresh PostgreSQL database
+from demo_load import load
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from app.config import Settings
 from app.db import Database, utc_now
-from app.demo.generator import generate
 from app.main import create_app
 from app.migrate import upgrade
 from app.policy.loader import load_policy
@@ -69,27 +69,6 @@ def _import(url: str, lines: Any) -> Any:
         return import_lines(db, lines, load_policy(ROOT / "policies"), _clock())
     finally:
         db.dispose()
-
-
-def load(url: str, records: int) -> None:
-    """The swappable step: ``records`` demo records into a migrated database at ``url``."""
-    upgrade(url)
-    db = Database(url)
-    started = time.perf_counter()
-
-    def progress(report: object) -> None:
-        lines = report.lines  # type: ignore[attr-defined]
-        if lines % 20_000 == 0:
-            rate = lines / (time.perf_counter() - started)
-            print(f"  {lines:>8,} records loaded ({rate:,.0f}/s)", file=sys.stderr, flush=True)
-
-    lines = (json.dumps(line) for line in generate(records))
-    report = import_lines(db, lines, load_policy(ROOT / "policies"), _clock(), on_line=progress)
-    db.dispose()
-    print(
-        f"loaded {report.lines:,} records in {time.perf_counter() - started:.0f}s "
-        f"({report.created:,} created, {report.amended:,} amended, {report.failed} rejected)"
-    )
 
 
 def _person(**extra: Any) -> dict[str, Any]:
