@@ -10,6 +10,9 @@
    and a possible match opens for the identity steward; below, a new child. A candidate holding a
    different value of an identifier the record carries (two valid NHS numbers, two UPNs) is never
    linked automatically, whatever the score: at most it is a possible match.
+4. A record that joins a child (by identifier or score) and matches another child as well as a
+   link needs opens a possible match between the two: one child split in two by an early, thin
+   record (no date of birth or postcode) that later records, going by identifier, never revisit.
 
 Everything here runs inside the ingest transaction for every person of every record, so it uses
 statements built once and a handful of indexed probes: resolving costs the same with a thousand
@@ -20,10 +23,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy import Connection, and_, bindparam, insert, or_, select
 
 from app.config import Settings, get_settings
 from app.db import utc_now
@@ -65,6 +68,7 @@ class Resolution:
     child_id: uuid.UUID
     outcome: str
     score: float | None = None
+    reviews: int = 0  # possible matches this record opened
 
 
 def strong_identifiers(person: Person) -> list[tuple[str, str]]:
@@ -108,6 +112,12 @@ _INSERT_IDENTIFIER = insert(ChildIdentifier.__table__)
 _INSERT_PROFILE = insert(PersonIndex.__table__).returning(PersonIndex.__table__.c.id)
 _INSERT_KEYS = insert(PersonKey.__table__)
 _INSERT_REVIEW = insert(IdentityReview.__table__)
+_REVIEWED = select(IdentityReview.id).where(
+    or_(
+        and_(IdentityReview.child_id == bindparam("a"), IdentityReview.candidate_id == bindparam("b")),
+        and_(IdentityReview.child_id == bindparam("b"), IdentityReview.candidate_id == bindparam("a")),
+    )
+)
 
 
 def resolve_child(
@@ -128,21 +138,26 @@ def resolve(
     profile = profile_of(person)
     child_id = next((held[i] for i in idents if i in held), None)
     resolution: Resolution | None = None
-    if child_id is not None:
-        resolution = Resolution(child_id, "identifier")
-    elif previous is not None:
+    if previous is not None and child_id is None:
         resolution = Resolution(surviving_child(conn, previous), "previous")
     else:
         ranked = candidates(conn, profile, idents)
         best = ranked[0] if ranked else None
-        if best is not None and best.match.score >= limits.link and _linkable(best):
+        if child_id is not None:
+            resolution = Resolution(child_id, "identifier")
+        elif best is not None and best.match.score >= limits.link and _linkable(best):
             resolution = Resolution(best.child_id, "linked", best.match.score)
         else:
             child_id = _new_child(conn, now)
             possible = [c for c in ranked[:MAX_REVIEWS] if c.match.score >= limits.review]
             _open_reviews(conn, child_id, possible, now)
             outcome = "possible" if possible else "new"
-            resolution = Resolution(child_id, outcome, best.match.score if best else None)
+            resolution = Resolution(child_id, outcome, best.match.score if best else None, len(possible))
+        if resolution.outcome in ("identifier", "linked"):
+            twins = [c for c in ranked[: MAX_REVIEWS + 1] if c.child_id != resolution.child_id]
+            duplicates = [c for c in twins if c.match.score >= limits.link and _linkable(c)][:MAX_REVIEWS]
+            opened = _open_duplicate_reviews(conn, resolution.child_id, duplicates, now)
+            resolution = replace(resolution, reviews=opened)
     new_ids = [
         {"child_id": resolution.child_id, "scheme": scheme, "value": value, "created_at": now}
         for scheme, value in idents
@@ -219,6 +234,31 @@ def _open_reviews(conn: Connection, child_id: uuid.UUID, possible: list[Candidat
             for c in possible
         ],
     )
+
+
+def _open_duplicate_reviews(conn: Connection, child_id: uuid.UUID, others: list[Candidate], now: datetime) -> int:
+    """Possible matches between the child a record joined and other children it matches as well as
+    a link needs: two children made of one, because an early record was too thin to link (no date
+    of birth, no postcode) and later ones went by an identifier. The steward decides, once: a pair
+    already reviewed, whichever way and whatever the decision, is not asked again."""
+    fresh = [c for c in others if conn.execute(_REVIEWED, {"a": c.child_id, "b": child_id}).first() is None]
+    if fresh:
+        conn.execute(
+            _INSERT_REVIEW,
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "child_id": c.child_id,
+                    "candidate_id": child_id,
+                    "score": round(c.match.score, 2),
+                    "evidence": {**c.match.evidence, "identifier_clash": c.clash},
+                    "status": "open",
+                    "created_at": now,
+                }
+                for c in fresh
+            ],
+        )
+    return len(fresh)
 
 
 def index_profile(conn: Connection, child_id: uuid.UUID, profile: Profile, now: datetime, fresh: bool) -> None:

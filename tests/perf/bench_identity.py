@@ -72,6 +72,7 @@ def quality(db: Database, n: int, limits: Thresholds) -> dict[str, float]:
             r = resolve(s.connection(), person, None, limits)
         placed.append(r.child_id)
         outcomes[r.outcome] += 1
+        outcomes["to_review"] += r.reviews > 0
     with db.read_session() as s:
         reviews = s.execute(select(IdentityReview.child_id, IdentityReview.candidate_id)).all()
     parent: dict[uuid.UUID, uuid.UUID] = {}
@@ -112,7 +113,7 @@ def quality(db: Database, n: int, limits: Thresholds) -> dict[str, float]:
         "recall_auto": recall,
         "recall_with_review": recall_review,
         "f1": f1,
-        "review_share": outcomes["possible"] / len(recs),
+        "review_share": outcomes["to_review"] / len(recs),  # records that opened a possible match
         **{f"n_{k}": v for k, v in outcomes.items()},
     }
 
