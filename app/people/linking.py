@@ -31,7 +31,7 @@ from sqlalchemy import Connection, and_, bindparam, insert, or_, select
 from app.config import Settings, get_settings
 from app.db import utc_now
 from app.people.models import Child, ChildIdentifier, IdentityReview, PersonIndex, PersonKey
-from app.people.scoring import Match, Profile, Weights, index_keys, query_keys, score
+from app.people.scoring import Match, Profile, Weights, exact_birth_keys, index_keys, query_keys, score
 from app.records.schemas import Person
 
 # Most trusted first: the NHS number is the health service's key, the UPN the DfE's.
@@ -141,7 +141,9 @@ def resolve(
     if previous is not None and child_id is None:
         resolution = Resolution(surviving_child(conn, previous), "previous")
     else:
-        ranked = candidates(conn, profile, idents)
+        # By identifier, only a duplicate good enough to link matters, and that agrees on the date
+        # of birth: the exact-birth keys find it and spare the larger blocks.
+        ranked = candidates(conn, profile, idents, exact_birth_keys(profile) if child_id else None)
         best = ranked[0] if ranked else None
         if child_id is not None:
             resolution = Resolution(child_id, "identifier")
@@ -169,10 +171,13 @@ def resolve(
     return resolution
 
 
-def candidates(conn: Connection, profile: Profile, idents: Iterable[tuple[str, str]] = ()) -> list[Candidate]:
-    """Children whose descriptions share a blocking key with ``profile``, best score first (one
-    entry per child: its best-matching description), with identifier clashes marked."""
-    keys = query_keys(profile)
+def candidates(
+    conn: Connection, profile: Profile, idents: Iterable[tuple[str, str]] = (), keys: set[str] | None = None
+) -> list[Candidate]:
+    """Children whose descriptions share a blocking key (``keys``, by default all of ``profile``'s)
+    with ``profile``, best score first (one entry per child: its best-matching description), with
+    identifier clashes marked."""
+    keys = query_keys(profile) if keys is None else keys
     if not keys:
         return []
     best: dict[uuid.UUID, Match] = {}

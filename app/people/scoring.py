@@ -237,3 +237,8 @@ def query_keys(p: Profile) -> set[str]:
         keys |= {f"b:{phonetic(g)}:{birthday}" for g in p.given[:2]}
         keys |= {f"g:{phonetic(canonical(f))}:{dob.isoformat()}" for f in p.family[:2]}
     return keys
+
+
+def exact_birth_keys(p: Profile) -> set[str]:
+    """The smallest blocks: descriptions with this exact date of birth and given name or district."""
+    return {k for k in index_keys(p) if k.startswith(("g:", "d:"))}
