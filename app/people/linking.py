@@ -143,7 +143,10 @@ def resolve(
     else:
         # By identifier, only a duplicate good enough to link matters, and that agrees on the date
         # of birth: the exact-birth keys find it and spare the larger blocks.
-        ranked = candidates(conn, profile, idents, exact_birth_keys(profile) if child_id else None)
+        if child_id is None:
+            ranked = candidates(conn, profile, idents, at_least=limits.review)
+        else:
+            ranked = candidates(conn, profile, idents, exact_birth_keys(profile), limits.link, child_id)
         best = ranked[0] if ranked else None
         if child_id is not None:
             resolution = Resolution(child_id, "identifier")
@@ -172,11 +175,17 @@ def resolve(
 
 
 def candidates(
-    conn: Connection, profile: Profile, idents: Iterable[tuple[str, str]] = (), keys: set[str] | None = None
+    conn: Connection,
+    profile: Profile,
+    idents: Iterable[tuple[str, str]] = (),
+    keys: set[str] | None = None,
+    at_least: float | None = None,
+    besides: uuid.UUID | None = None,
 ) -> list[Candidate]:
     """Children whose descriptions share a blocking key (``keys``, by default all of ``profile``'s)
     with ``profile``, best score first (one entry per child: its best-matching description), with
-    identifier clashes marked."""
+    identifier clashes marked among the first few scoring ``at_least`` (other than ``besides``):
+    the only ones the caller will act on, so that most records need no look at identifiers."""
     keys = query_keys(profile) if keys is None else keys
     if not keys:
         return []
@@ -186,7 +195,8 @@ def candidates(
         if child_id not in best or match.score > best[child_id].score:
             best[child_id] = match
     ranked = sorted(best.items(), key=lambda item: item[1].score, reverse=True)
-    clashing = _clashing(conn, [c for c, _ in ranked[: MAX_REVIEWS + 1]], dict(idents)) if idents else set()
+    worth = [c for c, m in ranked[: MAX_REVIEWS + 1] if c != besides and (at_least is None or m.score >= at_least)]
+    clashing = _clashing(conn, worth, dict(idents)) if idents else set()
     return [Candidate(c, m, c in clashing) for c, m in ranked]
 
 
