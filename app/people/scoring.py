@@ -185,11 +185,12 @@ def score(weights: Weights, a: Profile, b: Profile) -> Match:
 def index_keys(p: Profile) -> set[str]:
     """The keys a description is filed under: each is a small block even with a million children.
 
-    family sound + birth year catches given-name variants and day/month errors; given sound + date
-    of birth catches family-name changes; date of birth + district catches a name spelt beyond
-    recognition; family sound + birthday (day and month in either order) catches a wrong year with
-    any given name and a transposed date; given + family sound + district catches a date wrong in
-    its day or month. Every part of a double-barrelled family name keys, so "Brown-Turner" meets
+    family sound + birthday (day and month in either order) catches given-name variants, a wrong
+    year and a transposed date; given sound + date of birth catches family-name changes; date of
+    birth + district catches a name spelt beyond recognition; given + family sound + district
+    catches a date wrong in its day or month. No key is as coarse as a family name and a birth
+    year: with a million children such a block holds hundreds, and reading it would make resolving
+    grow with the index. Every part of a double-barrelled family name keys, so "Brown-Turner" meets
     "Turner". Names alone (``nn``) key every description, and also ``nx`` when the date of birth
     or the postcode is missing: see ``query_keys``.
     """
@@ -199,7 +200,6 @@ def index_keys(p: Profile) -> set[str]:
     if dob:
         birthday = "".join(sorted((f"{dob.month:02d}", f"{dob.day:02d}")))
         for f in p.family_codes:
-            keys.add(f"f:{f}:{dob.year}")
             keys.add(f"b:{f}:{birthday}")
         for g in p.given_codes:
             keys.add(f"g:{g}:{dob.isoformat()}")
@@ -233,7 +233,6 @@ def query_keys(p: Profile) -> set[str]:
     dob = p.date_of_birth
     if dob:
         birthday = "".join(sorted((f"{dob.month:02d}", f"{dob.day:02d}")))
-        keys |= {f"f:{phonetic(g)}:{dob.year}" for g in p.given[:2]}
         keys |= {f"b:{phonetic(g)}:{birthday}" for g in p.given[:2]}
         keys |= {f"g:{phonetic(canonical(f))}:{dob.isoformat()}" for f in p.family[:2]}
     return keys
