@@ -67,6 +67,7 @@ def _progress_import(settings: Settings, lines: Iterator[str], total: int | None
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from app.db import Database
+    from app.people.linking import Thresholds
     from app.policy.loader import load_policy
     from app.records.bulk import import_lines
 
@@ -83,7 +84,12 @@ def _progress_import(settings: Settings, lines: Iterator[str], total: int | None
     ) as progress:
         task = progress.add_task(label, total=total)
         report = import_lines(
-            db, lines, policy, _clock(settings), on_line=lambda r: progress.update(task, completed=r.lines)
+            db,
+            lines,
+            policy,
+            _clock(settings),
+            on_line=lambda r: progress.update(task, completed=r.lines),
+            thresholds=Thresholds.from_settings(settings),
         )
     elapsed = time.perf_counter() - started
     db.dispose()

@@ -10,6 +10,9 @@
    and a possible match opens for the identity steward; below, a new child. A candidate holding a
    different value of an identifier the record carries (two valid NHS numbers, two UPNs) is never
    linked automatically, whatever the score: at most it is a possible match.
+4. A record that joins a child (by identifier or score) and matches another child as well as a
+   link needs opens a possible match between the two: one child split in two by an early, thin
+   record (no date of birth or postcode) that later records, going by identifier, never revisit.
 
 Everything here runs inside the ingest transaction for every person of every record, so it uses
 statements built once and a handful of indexed probes: resolving costs the same with a thousand
@@ -20,15 +23,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy import Connection, and_, bindparam, insert, or_, select
 
 from app.config import Settings, get_settings
 from app.db import utc_now
 from app.people.models import Child, ChildIdentifier, IdentityReview, PersonIndex, PersonKey
-from app.people.scoring import Match, Profile, Weights, index_keys, query_keys, score
+from app.people.scoring import Match, Profile, Weights, exact_birth_keys, index_keys, query_keys, score
 from app.records.schemas import Person
 
 # Most trusted first: the NHS number is the health service's key, the UPN the DfE's.
@@ -65,6 +68,7 @@ class Resolution:
     child_id: uuid.UUID
     outcome: str
     score: float | None = None
+    reviews: int = 0  # possible matches this record opened
 
 
 def strong_identifiers(person: Person) -> list[tuple[str, str]]:
@@ -108,6 +112,12 @@ _INSERT_IDENTIFIER = insert(ChildIdentifier.__table__)
 _INSERT_PROFILE = insert(PersonIndex.__table__).returning(PersonIndex.__table__.c.id)
 _INSERT_KEYS = insert(PersonKey.__table__)
 _INSERT_REVIEW = insert(IdentityReview.__table__)
+_REVIEWED = select(IdentityReview.id).where(
+    or_(
+        and_(IdentityReview.child_id == bindparam("a"), IdentityReview.candidate_id == bindparam("b")),
+        and_(IdentityReview.child_id == bindparam("b"), IdentityReview.candidate_id == bindparam("a")),
+    )
+)
 
 
 def resolve_child(
@@ -128,21 +138,31 @@ def resolve(
     profile = profile_of(person)
     child_id = next((held[i] for i in idents if i in held), None)
     resolution: Resolution | None = None
-    if child_id is not None:
-        resolution = Resolution(child_id, "identifier")
-    elif previous is not None:
+    if previous is not None and child_id is None:
         resolution = Resolution(surviving_child(conn, previous), "previous")
     else:
-        ranked = candidates(conn, profile, idents)
+        # By identifier, only a duplicate good enough to link matters, and that agrees on the date
+        # of birth: the exact-birth keys find it and spare the larger blocks.
+        if child_id is None:
+            ranked = candidates(conn, profile, idents, at_least=limits.review)
+        else:
+            ranked = candidates(conn, profile, idents, exact_birth_keys(profile), limits.link, child_id)
         best = ranked[0] if ranked else None
-        if best is not None and best.match.score >= limits.link and _linkable(best):
+        if child_id is not None:
+            resolution = Resolution(child_id, "identifier")
+        elif best is not None and best.match.score >= limits.link and _linkable(best):
             resolution = Resolution(best.child_id, "linked", best.match.score)
         else:
             child_id = _new_child(conn, now)
             possible = [c for c in ranked[:MAX_REVIEWS] if c.match.score >= limits.review]
             _open_reviews(conn, child_id, possible, now)
             outcome = "possible" if possible else "new"
-            resolution = Resolution(child_id, outcome, best.match.score if best else None)
+            resolution = Resolution(child_id, outcome, best.match.score if best else None, len(possible))
+        if resolution.outcome in ("identifier", "linked"):
+            twins = [c for c in ranked[: MAX_REVIEWS + 1] if c.child_id != resolution.child_id]
+            duplicates = [c for c in twins if c.match.score >= limits.link and _linkable(c)][:MAX_REVIEWS]
+            opened = _open_duplicate_reviews(conn, resolution.child_id, duplicates, now)
+            resolution = replace(resolution, reviews=opened)
     new_ids = [
         {"child_id": resolution.child_id, "scheme": scheme, "value": value, "created_at": now}
         for scheme, value in idents
@@ -154,10 +174,19 @@ def resolve(
     return resolution
 
 
-def candidates(conn: Connection, profile: Profile, idents: Iterable[tuple[str, str]] = ()) -> list[Candidate]:
-    """Children whose descriptions share a blocking key with ``profile``, best score first (one
-    entry per child: its best-matching description), with identifier clashes marked."""
-    keys = query_keys(profile)
+def candidates(
+    conn: Connection,
+    profile: Profile,
+    idents: Iterable[tuple[str, str]] = (),
+    keys: set[str] | None = None,
+    at_least: float | None = None,
+    besides: uuid.UUID | None = None,
+) -> list[Candidate]:
+    """Children whose descriptions share a blocking key (``keys``, by default all of ``profile``'s)
+    with ``profile``, best score first (one entry per child: its best-matching description), with
+    identifier clashes marked among the first few scoring ``at_least`` (other than ``besides``):
+    the only ones the caller will act on, so that most records need no look at identifiers."""
+    keys = query_keys(profile) if keys is None else keys
     if not keys:
         return []
     best: dict[uuid.UUID, Match] = {}
@@ -166,7 +195,8 @@ def candidates(conn: Connection, profile: Profile, idents: Iterable[tuple[str, s
         if child_id not in best or match.score > best[child_id].score:
             best[child_id] = match
     ranked = sorted(best.items(), key=lambda item: item[1].score, reverse=True)
-    clashing = _clashing(conn, [c for c, _ in ranked[: MAX_REVIEWS + 1]], dict(idents)) if idents else set()
+    worth = [c for c, m in ranked[: MAX_REVIEWS + 1] if c != besides and (at_least is None or m.score >= at_least)]
+    clashing = _clashing(conn, worth, dict(idents)) if idents else set()
     return [Candidate(c, m, c in clashing) for c, m in ranked]
 
 
@@ -219,6 +249,31 @@ def _open_reviews(conn: Connection, child_id: uuid.UUID, possible: list[Candidat
             for c in possible
         ],
     )
+
+
+def _open_duplicate_reviews(conn: Connection, child_id: uuid.UUID, others: list[Candidate], now: datetime) -> int:
+    """Possible matches between the child a record joined and other children it matches as well as
+    a link needs: two children made of one, because an early record was too thin to link (no date
+    of birth, no postcode) and later ones went by an identifier. The steward decides, once: a pair
+    already reviewed, whichever way and whatever the decision, is not asked again."""
+    fresh = [c for c in others if conn.execute(_REVIEWED, {"a": c.child_id, "b": child_id}).first() is None]
+    if fresh:
+        conn.execute(
+            _INSERT_REVIEW,
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "child_id": c.child_id,
+                    "candidate_id": child_id,
+                    "score": round(c.match.score, 2),
+                    "evidence": {**c.match.evidence, "identifier_clash": c.clash},
+                    "status": "open",
+                    "created_at": now,
+                }
+                for c in fresh
+            ],
+        )
+    return len(fresh)
 
 
 def index_profile(conn: Connection, child_id: uuid.UUID, profile: Profile, now: datetime, fresh: bool) -> None:

@@ -185,35 +185,59 @@ def score(weights: Weights, a: Profile, b: Profile) -> Match:
 def index_keys(p: Profile) -> set[str]:
     """The keys a description is filed under: each is a small block even with a million children.
 
-    family sound + birth year catches given-name variants and day/month errors; given sound + date
-    of birth catches family-name changes; date of birth + district catches a name spelt beyond
-    recognition; given + family sound + day and month catches a wrong year; given + family sound +
-    district serves records without a date of birth.
+    family sound + birthday (day and month in either order) catches given-name variants, a wrong
+    year and a transposed date; given sound + date of birth catches family-name changes; date of
+    birth + district catches a name spelt beyond recognition; given + family sound + district
+    catches a date wrong in its day or month. No key is as coarse as a family name and a birth
+    year: with a million children such a block holds hundreds, and reading it would make resolving
+    grow with the index. Every part of a double-barrelled family name keys, so "Brown-Turner" meets
+    "Turner". Names alone (``nn``) key every description, and also ``nx`` when the date of birth
+    or the postcode is missing: see ``query_keys``.
     """
     keys: set[str] = set()
     dob = p.date_of_birth
     district = p.postcode.split(" ")[0] if p.postcode else None
-    for f in p.family_codes:
-        if dob:
-            keys.add(f"f:{f}:{dob.year}")
-    for g in p.given_codes:
-        if dob:
+    if dob:
+        birthday = "".join(sorted((f"{dob.month:02d}", f"{dob.day:02d}")))
+        for f in p.family_codes:
+            keys.add(f"b:{f}:{birthday}")
+        for g in p.given_codes:
             keys.add(f"g:{g}:{dob.isoformat()}")
     if dob and district:
         keys.add(f"d:{dob.isoformat()}:{district}")
     if p.given_codes and p.family_codes:
         g, f = p.given_codes[0], p.family_codes[0]
-        if dob:
-            keys.add(f"m:{g}:{f}:{dob.month:02d}{dob.day:02d}")
         keys.add(f"n:{g}:{f}:{district or '-'}")
+        for code in p.family_codes:
+            keys.add(f"nn:{g}:{code}")
+            if not (dob and district):
+                keys.add(f"nx:{g}:{code}")
     return keys
 
 
 def query_keys(p: Profile) -> set[str]:
-    """The keys to look a description up under: its own, and those of its names swapped."""
-    keys = index_keys(p)
+    """The keys to look a description up under: its own, and those of its names swapped.
+
+    Names alone: a description without a date of birth or postcode looks under ``nn`` (every
+    description with these names), a complete one under ``nx`` (only the incomplete ones), so that
+    complete descriptions, the most, never read the name-only blocks, the largest.
+    """
+    keys = {k for k in index_keys(p) if not k.startswith(("nn:", "nx:"))}
+    names = []
+    if p.given_codes:
+        names += [f"{p.given_codes[0]}:{f}" for f in p.family_codes]
+    if p.given and p.family:
+        names.append(f"{phonetic(canonical(p.family[0]))}:{phonetic(p.given[0])}")
+    prefix = "nx" if p.date_of_birth and p.postcode else "nn"
+    keys |= {f"{prefix}:{n}" for n in names}
     dob = p.date_of_birth
     if dob:
-        keys |= {f"f:{phonetic(g)}:{dob.year}" for g in p.given[:2]}
+        birthday = "".join(sorted((f"{dob.month:02d}", f"{dob.day:02d}")))
+        keys |= {f"b:{phonetic(g)}:{birthday}" for g in p.given[:2]}
         keys |= {f"g:{phonetic(canonical(f))}:{dob.isoformat()}" for f in p.family[:2]}
     return keys
+
+
+def exact_birth_keys(p: Profile) -> set[str]:
+    """The smallest blocks: descriptions with this exact date of birth and given name or district."""
+    return {k for k in index_keys(p) if k.startswith(("g:", "d:"))}

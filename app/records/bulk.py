@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.db import Database
 from app.errors import ProblemError, pydantic_errors
+from app.people.linking import Thresholds
 from app.policy.engine import can_ingest
 from app.policy.loader import Policy
 from app.quality.rules import QualityRules, load_rules
@@ -65,11 +66,12 @@ def import_lines(
     operator: str = "shield-import",
     on_line: Callable[[ImportReport], None] | None = None,
     quality: QualityRules | None = None,
+    thresholds: Thresholds | None = None,
 ) -> ImportReport:
     """Load every valid line; report each bad one with its line number.
 
     PPNs are stored with their quality findings under ``quality``, by default the rules in the
-    policy's directory.
+    policy's directory; people are resolved with ``thresholds`` (pass the settings' own).
     """
     report = ImportReport()
     pending: list[tuple[int, Writer, Any, Any]] = []
@@ -77,7 +79,7 @@ def import_lines(
 
     def flush() -> None:
         if pending:
-            _store_chunk(db, pending, report, rules)
+            _store_chunk(db, pending, report, rules, thresholds)
             pending.clear()
 
     for number, raw in enumerate(lines, start=1):
@@ -110,7 +112,11 @@ def import_lines(
 
 
 def _store_chunk(
-    db: Database, chunk: list[tuple[int, Writer, Any, Any]], report: ImportReport, quality: QualityRules
+    db: Database,
+    chunk: list[tuple[int, Writer, Any, Any]],
+    report: ImportReport,
+    quality: QualityRules,
+    thresholds: Thresholds | None,
 ) -> None:
     """Store a chunk in one transaction; if any line is refused, redo the chunk line by line.
 
@@ -121,23 +127,28 @@ def _store_chunk(
     try:
         with db.writing() as session:
             outcomes = [
-                ingest(session, writer, kind, record, quality=quality).outcome for _, writer, kind, record in chunk
+                ingest(session, writer, kind, record, quality=quality, thresholds=thresholds).outcome
+                for _, writer, kind, record in chunk
             ]
     except (ProblemError, IntegrityError):
-        _store_line_by_line(db, chunk, report, quality)
+        _store_line_by_line(db, chunk, report, quality, thresholds)
         return
     for outcome in outcomes:
         setattr(report, outcome, getattr(report, outcome) + 1)
 
 
 def _store_line_by_line(
-    db: Database, chunk: list[tuple[int, Writer, Any, Any]], report: ImportReport, quality: QualityRules
+    db: Database,
+    chunk: list[tuple[int, Writer, Any, Any]],
+    report: ImportReport,
+    quality: QualityRules,
+    thresholds: Thresholds | None,
 ) -> None:
     with db.writing() as session:
         for number, writer, kind, record in chunk:
             try:
                 with session.begin_nested():
-                    result = ingest(session, writer, kind, record, quality=quality)
+                    result = ingest(session, writer, kind, record, quality=quality, thresholds=thresholds)
             except ProblemError as problem:
                 report.errors.append((number, _describe(problem)))
                 continue

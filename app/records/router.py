@@ -13,6 +13,7 @@ from app.audit.service import actor_of, record_alone
 from app.db import Database, utc_now
 from app.errors import ProblemError, problem_responses
 from app.metrics import ingested
+from app.people.linking import Thresholds
 from app.policy.engine import can_ingest
 from app.records.kinds import KINDS, Clock, RecordKind
 from app.records.schemas import BatchIn, BatchItemResult, BatchResult, IngestResult
@@ -73,7 +74,8 @@ def _endpoint(kind: RecordKind):  # noqa: ANN202 - FastAPI reads the signature
         checked = check(kind, record, clock(request))
         db: Database = request.app.state.db
         quality = request.app.state.quality_rules
-        result = in_transaction(db, lambda s: ingest(s, writer, kind, checked, quality=quality))
+        limits = Thresholds.from_settings(request.app.state.settings)
+        result = in_transaction(db, lambda s: ingest(s, writer, kind, checked, quality=quality, thresholds=limits))
         ingested(request, kind.name, result.outcome)
         response.status_code = 200 if result.outcome == "unchanged" else 201
         return result
@@ -129,6 +131,7 @@ def post_batch(request: Request, caller: CurrentCaller, batch: BatchIn) -> Batch
         raise ProblemError(403, "Forbidden", "only agency systems post records", kind="forbidden")
     db: Database = request.app.state.db
     quality = request.app.state.quality_rules
+    limits = Thresholds.from_settings(settings)
     now = clock(request)
     items: list[BatchItemResult] = []
     for index, item in enumerate(batch.records):
@@ -136,7 +139,9 @@ def post_batch(request: Request, caller: CurrentCaller, batch: BatchIn) -> Batch
         try:
             writer = authorize_ingest(request, caller, kind)
             record = parse(kind, item.record, now)
-            result = in_transaction(db, lambda s, k=kind, r=record, w=writer: ingest(s, w, k, r, quality=quality))
+            result = in_transaction(
+                db, lambda s, k=kind, r=record, w=writer: ingest(s, w, k, r, quality=quality, thresholds=limits)
+            )
         except Exception as exc:  # noqa: BLE001 - one item's fault must not lose the others
             problem = exc if isinstance(exc, ProblemError) else _item_failure(exc, index)
             body = problem.body()

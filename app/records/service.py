@@ -24,7 +24,7 @@ from app.audit.chain import Actor, Entry, append
 from app.db import Database, utc_now
 from app.errors import ProblemError, pydantic_errors, validation_problem
 from app.people.identifiers import name_key
-from app.people.linking import resolve_child
+from app.people.linking import Thresholds, resolve_child
 from app.quality.check import Finding, findings
 from app.quality.rules import QualityRules, finding_mask
 from app.records.kinds import Clock, RecordKind
@@ -119,16 +119,19 @@ def ingest(
     record: RecordIn,
     now: datetime | None = None,
     quality: QualityRules | None = None,
+    thresholds: Thresholds | None = None,
 ) -> IngestResult:
     """Store ``record`` from ``writer`` in the session's transaction, audit it, and say what happened.
 
     The audit row joins the same transaction: a record is never stored without its audit row. A
     PPN is stored with its quality findings (``quality`` is required for PPNs), which the result
-    carries back to the sender; a finding never refuses a PPN.
+    carries back to the sender; a finding never refuses a PPN. ``thresholds``: the identity match
+    thresholds of the running service's settings (``Thresholds.from_settings``), so that ingest
+    and search band a score alike.
     """
     conn = session.connection()
     now = now or utc_now()
-    result = _store(conn, writer, kind, record, now, _quality_findings(record, quality))
+    result = _store(conn, writer, kind, record, now, _quality_findings(record, quality), thresholds)
     append(conn, writer.audit(result), now)
     return result
 
@@ -142,7 +145,13 @@ def _quality_findings(record: RecordIn, quality: QualityRules | None) -> list[Fi
 
 
 def _store(
-    conn: Connection, writer: Writer, kind: RecordKind, record: RecordIn, now: datetime, found: list[Finding] | None
+    conn: Connection,
+    writer: Writer,
+    kind: RecordKind,
+    record: RecordIn,
+    now: datetime,
+    found: list[Finding] | None,
+    thresholds: Thresholds | None,
 ) -> IngestResult:
     body = record.model_dump(mode="json")
     digest = body_hash(body)
@@ -165,7 +174,7 @@ def _store(
         )
         _add_version(conn, record_id, record.version, body, digest, writer, now)
         conn.execute(insert(kind.table.__table__), {"record_id": record_id, **_columns(kind, record, found)})
-        children = _link(conn, record_id, kind, record, previous=[])
+        children = _link(conn, record_id, kind, record, [], thresholds)
         return _result(record_id, record, record.version, kind, "created", children, found)
 
     record_id, current = existing
@@ -192,7 +201,7 @@ def _store(
     table = kind.table.__table__
     conn.execute(update(table).where(table.c.record_id == record_id).values(**_columns(kind, record, found)))
     conn.execute(_UNLINK, {"record_id": record_id})
-    children = _link(conn, record_id, kind, record, previous)
+    children = _link(conn, record_id, kind, record, previous, thresholds)
     return _result(record_id, record, record.version, kind, "amended", children, found)
 
 
@@ -228,7 +237,12 @@ def _add_version(
 
 
 def _link(
-    conn: Connection, record_id: uuid.UUID, kind: RecordKind, record: RecordIn, previous: list[tuple[Any, ...]]
+    conn: Connection,
+    record_id: uuid.UUID,
+    kind: RecordKind,
+    record: RecordIn,
+    previous: list[tuple[Any, ...]],
+    thresholds: Thresholds | None,
 ) -> list[LinkedChild]:
     rows, linked = [], []
     event = getattr(record, kind.event_field)
@@ -236,7 +250,7 @@ def _link(
     for subj in kind.subjects(record):
         person = subj.person
         keys = (name_key(person.given_name), name_key(person.family_name), person.date_of_birth)
-        child_id = resolve_child(conn, person, _earlier_link(previous, subj.position, keys))
+        child_id = resolve_child(conn, person, _earlier_link(previous, subj.position, keys), thresholds)
         rows.append(
             {
                 "record_id": record_id,

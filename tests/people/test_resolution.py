@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
-from sqlalchemy import select
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from app.config import ConfigError, Settings
+from app.main import create_app
 from app.people.models import IdentityReview
 from tests.factories import NHS_A, NHS_B
 from tests.people.helpers import anonymous_person, outcome, post_ppn
@@ -82,3 +86,56 @@ def test_thresholds_come_from_configuration(monkeypatch):
     monkeypatch.setenv("SHIELD_MATCH_REVIEW_THRESHOLD", "31")
     with pytest.raises(ConfigError, match="SHIELD_MATCH_REVIEW_THRESHOLD"):
         Settings.from_env()
+
+
+def test_a_record_without_date_of_birth_or_postcode_still_meets_the_child(client, auth, db):
+    a = post_ppn(client, auth, "P-1", anonymous_person())
+    thin = post_ppn(client, auth, "P-2", anonymous_person(date_of_birth=None, postcode=None))
+    # Names and sex alone are not enough to link, and too much to ignore: the steward decides.
+    assert outcome(db, a, thin) == "review"
+
+
+def test_a_wrong_birth_year_and_a_misspelt_given_name_still_meet(client, auth, db):
+    a = post_ppn(client, auth, "P-1", anonymous_person())
+    b = post_ppn(client, auth, "P-2", anonymous_person(given_name="Aiska", date_of_birth="2016-05-07"))
+    assert outcome(db, a, b) in ("linked", "review")
+
+
+def _client_with(settings, db, **thresholds) -> TestClient:
+    return TestClient(create_app(replace(settings, **thresholds), db=db))
+
+
+def test_ingest_uses_the_services_thresholds(settings, db, auth, monkeypatch):
+    monkeypatch.delenv("SHIELD_MATCH_LINK_THRESHOLD", raising=False)
+    with _client_with(settings, db, match_link_threshold=60.0, match_review_threshold=50.0) as c:
+        a = post_ppn(c, auth, "P-1", anonymous_person())
+        b = post_ppn(c, auth, "P-2", anonymous_person())
+    # Exact agreement scores about 42: a link at the default thresholds, a stranger at these.
+    assert outcome(db, a, b) == "apart"
+
+
+def test_a_record_joining_one_child_by_identifier_puts_another_it_matches_to_review(settings, db, auth):
+    # Review threshold at the link threshold: the thin record below starts a child of its own.
+    with _client_with(settings, db, match_link_threshold=26.0, match_review_threshold=26.0) as c:
+        full = post_ppn(c, auth, "P-1", anonymous_person(identifiers={"nhs_number": NHS_A}))
+        thin_person = anonymous_person(date_of_birth=None, postcode=None, identifiers={"police_person_id": "WY-7"})
+        thin = post_ppn(c, auth, "P-2", thin_person)
+        assert outcome(db, full, thin) == "apart"
+        # A full description carrying the thin record's police id goes there by identifier, and
+        # shows the two children to be one.
+        again = post_ppn(c, auth, "P-3", anonymous_person(identifiers={"police_person_id": "WY-7"}))
+        assert again == thin
+        assert outcome(db, full, thin) == "review"
+        post_ppn(c, auth, "P-4", anonymous_person(identifiers={"police_person_id": "WY-7"}))
+    with db.read_session() as s:
+        assert s.execute(select(func.count()).select_from(IdentityReview)).scalar_one() == 1  # asked once
+
+
+def test_no_review_between_children_holding_different_nhs_numbers(settings, db, auth):
+    with _client_with(settings, db, match_link_threshold=26.0, match_review_threshold=26.0) as c:
+        post_ppn(c, auth, "P-1", anonymous_person(identifiers={"nhs_number": NHS_A}))
+        post_ppn(c, auth, "P-2", anonymous_person(date_of_birth=None, postcode=None, identifiers={"nhs_number": NHS_B}))
+        post_ppn(c, auth, "P-3", anonymous_person(identifiers={"nhs_number": NHS_B}))
+    with db.read_session() as s:
+        # A merge of these two would be refused: asking the steward would only waste their time.
+        assert s.execute(select(func.count()).select_from(IdentityReview)).scalar_one() == 0
