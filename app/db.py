@@ -9,19 +9,21 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Connection,
     DateTime,
     Engine,
     Float,
     Integer,
     MetaData,
+    String,
     Table,
     Uuid,
     bindparam,
@@ -130,6 +132,53 @@ def _seconds_between_sqlite(element: SecondsBetween, compiler: SQLCompiler, **kw
     # millisecond makes an exact 24 hours compare equal to 86400 instead of just either side.
     later, earlier = (compiler.process(c, **kw) for c in element.clauses)
     return f"ROUND((julianday({later}) - julianday({earlier})) * 86400.0, 3)"
+
+
+class _IdList(TypeDecorator[list[uuid.UUID]]):
+    """A list of ids bound as one value: a ``uuid[]`` array on PostgreSQL, a JSON list of the 32 hex
+    digits SQLAlchemy stores ids as on SQLite."""
+
+    impl = String
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.ARRAY(Uuid()))
+        return dialect.type_descriptor(String())
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        ids = list(value)
+        return ids if dialect.name == "postgresql" else json.dumps([i.hex for i in ids])
+
+
+class AmongIds(FunctionElement[bool]):
+    """``AmongIds(column, ids)``: ``column IN ids`` for hundreds of ids bound as one value.
+
+    An ``IN (...)`` list is a bound parameter per id, each built, type-processed and rendered on
+    every execution: a briefing's four queries over its ~500 children spent more time on that than
+    in the database. The planners search the column's index once per id either way.
+    """
+
+    type = Boolean()
+    name = "among_ids"
+    inherit_cache = True
+    # A condition as it stands (no ``= 1`` appended on SQLite, which would hide it from the index).
+    _is_implicitly_boolean = True
+
+    def __init__(self, column: Any, ids: Iterable[uuid.UUID]) -> None:
+        super().__init__(column, bindparam(None, list(ids), type_=_IdList()))
+
+
+@compiles(AmongIds, "postgresql")
+def _among_ids_pg(element: AmongIds, compiler: SQLCompiler, **kw: Any) -> str:
+    column, ids = (compiler.process(c, **kw) for c in element.clauses)
+    return f"{column} = ANY({ids})"
+
+
+@compiles(AmongIds, "sqlite")
+def _among_ids_sqlite(element: AmongIds, compiler: SQLCompiler, **kw: Any) -> str:
+    column, ids = (compiler.process(c, **kw) for c in element.clauses)
+    return f"{column} IN (SELECT value FROM json_each({ids}))"  # noqa: S608 - compiled SQL, values are bound
 
 
 class Base(DeclarativeBase):

@@ -29,7 +29,7 @@ from sqlalchemy import Connection, and_, select
 from app.briefing.actions import action_out, live_actions
 from app.briefing.view import View
 from app.briefing.window import MeetingCalendar, Window
-from app.db import plan_for_these_values
+from app.db import AmongIds, plan_for_these_values
 from app.policy.engine import Access
 from app.records.models import (
     AeAttendance,
@@ -102,10 +102,6 @@ def _window_incidents(conn: Connection, window: Window) -> list[Any]:
     return list(rows.values())
 
 
-def _in(column: Any, values: set[Any]) -> Any:
-    return column.in_(sorted(values, key=str))
-
-
 def assemble(conn: Connection, access: Access, calendar: MeetingCalendar, window: Window, ppn_hours: float) -> Briefing:
     """The briefing for ``window`` as ``access`` may see it."""
     plan_for_these_values(conn)
@@ -118,7 +114,7 @@ def assemble(conn: Connection, access: Access, calendar: MeetingCalendar, window
     if incident_ids:
         for row in conn.execute(
             select(_RS.record_id, _RS.child_id, _RS.position, _RS.role, _RS.arrested, _RS.date_of_birth)
-            .where(_in(_RS.record_id, incident_ids))
+            .where(AmongIds(_RS.record_id, incident_ids))
             .order_by(_RS.record_id, _RS.position)
         ):
             subjects[row.record_id].append(row)
@@ -303,7 +299,7 @@ def _history(conn: Connection, children: set[uuid.UUID], window: Window) -> dict
     stmt = (
         select(_RS.child_id, _RS.event_at, _RS.record_id)
         .where(
-            _in(_RS.child_id, children),
+            AmongIds(_RS.child_id, children),
             _RS.record_type == "incident",
             _RS.event_at >= window.end - timedelta(days=HISTORY_DAYS),
             _RS.event_at < window.end,
@@ -320,14 +316,17 @@ def _history(conn: Connection, children: set[uuid.UUID], window: Window) -> dict
 
 
 def _open_yjs(conn: Connection, children: set[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    # Open or not is decided here, not in SQL: given ``status = 'open'``, SQLite reads every open
+    # case in the database through ix_yjs_case_status instead of these children's few cases.
     stmt = (
-        select(_RS.child_id, YjsCase.started_on, Record.agency)
+        select(_RS.child_id, YjsCase.status, YjsCase.started_on, Record.agency)
         .join(YjsCase, YjsCase.record_id == _RS.record_id)
         .join(Record, Record.id == _RS.record_id)
-        .where(_in(_RS.child_id, children), _RS.record_type == "yjs_case", YjsCase.status == "open")
+        .where(AmongIds(_RS.child_id, children), _RS.record_type == "yjs_case")
         .order_by(YjsCase.started_on)
     )
-    return {row.child_id: row for row in conn.execute(stmt)}  # the latest-started open case wins
+    # The latest-started open case wins.
+    return {row.child_id: row for row in conn.execute(stmt) if row.status == "open"}
 
 
 _AE_COLUMNS = (
@@ -349,7 +348,7 @@ def _ae_of_children(conn: Connection, children: set[uuid.UUID], incidents: list[
         select(_RS.child_id, *_AE_COLUMNS)
         .join(AeAttendance, AeAttendance.record_id == _RS.record_id)
         .where(
-            _in(_RS.child_id, children),
+            AmongIds(_RS.child_id, children),
             _RS.record_type == "ae_attendance",
             _RS.event_at >= lo,
             _RS.event_at <= hi,
@@ -396,7 +395,7 @@ def _ppns_of_children(conn: Connection, children: set[uuid.UUID], incidents: lis
     stmt = (
         select(_RS.child_id, Ppn.record_id, Ppn.submitted_at, Ppn.occurrence_ref)
         .join(Ppn, Ppn.record_id == _RS.record_id)
-        .where(_in(_RS.child_id, children), _RS.record_type == "ppn", _RS.event_at >= lo)
+        .where(AmongIds(_RS.child_id, children), _RS.record_type == "ppn", _RS.event_at >= lo)
         .order_by(Ppn.submitted_at)
     )
     out: dict[uuid.UUID, list[Any]] = defaultdict(list)
@@ -438,7 +437,7 @@ def _summaries(conn: Connection, incident_ids: set[uuid.UUID]) -> dict[uuid.UUID
     stmt = (
         select(RecordVersion.record_id, RecordVersion.body["summary"].as_string())
         .join(Record, and_(Record.id == RecordVersion.record_id, Record.version == RecordVersion.version))
-        .where(_in(Record.id, incident_ids))
+        .where(AmongIds(Record.id, incident_ids))
     )
     return {record_id: summary for record_id, summary in conn.execute(stmt)}
 
@@ -448,7 +447,7 @@ def _schools(conn: Connection, children: set[uuid.UUID]) -> dict[uuid.UUID, str]
     stmt = (
         select(_RS.child_id, EducationReport.school_urn)
         .join(EducationReport, EducationReport.record_id == _RS.record_id)
-        .where(_in(_RS.child_id, children), _RS.record_type == "education_report")
+        .where(AmongIds(_RS.child_id, children), _RS.record_type == "education_report")
         .order_by(EducationReport.reported_on)
     )
     return {child_id: urn for child_id, urn in conn.execute(stmt)}
