@@ -17,7 +17,6 @@ audit says who read what; it is not minutes of what the meeting discussed).
 
 from __future__ import annotations
 
-import uuid
 from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from sqlalchemy import Connection, and_, select
 from app.briefing.actions import action_out, live_actions
 from app.briefing.view import View
 from app.briefing.window import MeetingCalendar, Window
-from app.db import AmongIds, plan_for_these_values
+from app.db import AmongIds, id_text, plan_for_these_values
 from app.policy.engine import Access
 from app.records.models import (
     AeAttendance,
@@ -59,8 +58,9 @@ _INC = Incident.__table__.c
 @dataclass
 class Briefing:
     body: dict[str, Any]
-    child_ids: set[uuid.UUID] = field(default_factory=set)
-    record_ids: set[uuid.UUID] = field(default_factory=set)
+    # Ids as text (``id_text``): compared, hashed and written thousands of times per briefing.
+    child_ids: set[str] = field(default_factory=set)
+    record_ids: set[str] = field(default_factory=set)
     field_groups: set[str] = field(default_factory=set)
 
 
@@ -76,7 +76,7 @@ def _hours(seconds: float) -> float:
 
 def _window_incidents(conn: Connection, window: Window) -> list[Any]:
     columns = (
-        _INC.record_id,
+        id_text(_INC.record_id),
         _INC.occurred_at,
         _INC.postcode_district,
         _INC.ward,
@@ -110,10 +110,12 @@ def assemble(conn: Connection, access: Access, calendar: MeetingCalendar, window
     meeting = window.meeting
     incidents = _window_incidents(conn, window)
     incident_ids = {row.record_id for row in incidents}
-    subjects: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    subjects: dict[str, list[Any]] = defaultdict(list)
     if incident_ids:
         for row in conn.execute(
-            select(_RS.record_id, _RS.child_id, _RS.position, _RS.role, _RS.arrested, _RS.date_of_birth)
+            select(
+                id_text(_RS.record_id), id_text(_RS.child_id), _RS.position, _RS.role, _RS.arrested, _RS.date_of_birth
+            )
             .where(AmongIds(_RS.record_id, incident_ids))
             .order_by(_RS.record_id, _RS.position)
         ):
@@ -128,28 +130,28 @@ def assemble(conn: Connection, access: Access, calendar: MeetingCalendar, window
     schools = _schools(conn, children) if children and view.can("person", "school_urn") else {}
     summaries = _summaries(conn, incident_ids) if incident_ids and view.can("incident", "summary") else {}
     actions = live_actions(conn) if view.can("briefing", "open_actions") else []
-    actions_by_child: dict[uuid.UUID, list[Any]] = defaultdict(list)
-    actions_by_incident: dict[uuid.UUID, list[Any]] = defaultdict(list)
-    action_meetings: dict[uuid.UUID, set[date]] = defaultdict(set)
+    actions_by_child: dict[str, list[Any]] = defaultdict(list)
+    actions_by_incident: dict[str, list[Any]] = defaultdict(list)
+    action_meetings: dict[str, set[date]] = defaultdict(set)
     for action in actions:
         if action.child_id:
-            actions_by_child[action.child_id].append(action)
-            action_meetings[action.child_id].add(action.meeting_date)
+            actions_by_child[str(action.child_id)].append(action)
+            action_meetings[str(action.child_id)].add(action.meeting_date)
         if action.incident_id:
-            actions_by_incident[action.incident_id].append(action)
+            actions_by_incident[str(action.incident_id)].append(action)
 
     meeting_of = calendar.meetings_of()
     # A child in several of tonight's incidents was discussed at the same earlier meetings each time.
-    discussed: dict[uuid.UUID, set[date]] = {}
-    shown_children: set[uuid.UUID] = set()
-    shown_records: set[uuid.UUID] = set()
+    discussed: dict[str, set[date]] = {}
+    shown_children: set[str] = set()
+    shown_records: set[str] = set()
     missing: list[dict[str, Any]] = []
     incidents_out: list[dict[str, Any]] = []
     show_incidents = view.can("incident", "occurred_at")
     for row in sorted(incidents, key=lambda r: (r.postcode_district or "~", r.occurred_at)):
         if not show_incidents:
             break
-        out: dict[str, Any] = {"incident_id": str(row.record_id), "reported_late": row.occurred_at < window.start}
+        out: dict[str, Any] = {"incident_id": row.record_id, "reported_late": row.occurred_at < window.start}
         view.put(out, "occurred_at", "incident", "occurred_at", row.occurred_at)
         location: dict[str, Any] = {}
         view.put(location, "postcode_district", "incident", "location.postcode_district", row.postcode_district)
@@ -171,7 +173,7 @@ def assemble(conn: Connection, access: Access, calendar: MeetingCalendar, window
             )
         kids = []
         for subject in subjects.get(row.record_id, []):
-            child: dict[str, Any] = {"child_id": str(subject.child_id)}
+            child: dict[str, Any] = {"child_id": subject.child_id}
             view.put(child, "role", "incident", "persons[].role", subject.role)
             view.put(child, "arrested", "incident", "persons[].arrested", bool(subject.arrested))
             view.put(child, "age", "briefing", "age", _age(born.get(subject.child_id), meeting))
@@ -249,7 +251,7 @@ def assemble(conn: Connection, access: Access, calendar: MeetingCalendar, window
         attendances = _ae_in_window(conn, window)
         body["ae_attendances"] = []
         for attendance in attendances:
-            entry = {"attendance_id": str(attendance.record_id), "child_id": str(attendance.child_id)}
+            entry = {"attendance_id": attendance.record_id, "child_id": attendance.child_id}
             view.put(entry, "age", "briefing", "age", _age(attendance.date_of_birth, meeting))
             entry.update(_ae_out(view, attendance))
             body["ae_attendances"].append(entry)
@@ -262,7 +264,7 @@ def assemble(conn: Connection, access: Access, calendar: MeetingCalendar, window
         body["open_actions"] = [action_out(a, meeting) for a in actions]
         for action in actions:
             if action.child_id:
-                shown_children.add(action.child_id)
+                shown_children.add(str(action.child_id))
         if actions:
             view.note("briefing", "open_actions")
     briefing = Briefing(body, shown_children, shown_records, set(view.disclosed))
@@ -293,11 +295,11 @@ class _History:
 _NO_HISTORY = _History()
 
 
-def _history(conn: Connection, children: set[uuid.UUID], window: Window) -> dict[uuid.UUID, _History]:
+def _history(conn: Connection, children: set[str], window: Window) -> dict[str, _History]:
     """Each child's incidents in the year up to the cut-off."""
-    out: dict[uuid.UUID, _History] = defaultdict(_History)
+    out: dict[str, _History] = defaultdict(_History)
     stmt = (
-        select(_RS.child_id, _RS.event_at, _RS.record_id)
+        select(id_text(_RS.child_id), _RS.event_at, id_text(_RS.record_id))
         .where(
             AmongIds(_RS.child_id, children),
             _RS.record_type == "incident",
@@ -315,11 +317,11 @@ def _history(conn: Connection, children: set[uuid.UUID], window: Window) -> dict
     return out
 
 
-def _open_yjs(conn: Connection, children: set[uuid.UUID]) -> dict[uuid.UUID, Any]:
+def _open_yjs(conn: Connection, children: set[str]) -> dict[str, Any]:
     # Open or not is decided here, not in SQL: given ``status = 'open'``, SQLite reads every open
     # case in the database through ix_yjs_case_status instead of these children's few cases.
     stmt = (
-        select(_RS.child_id, YjsCase.status, YjsCase.started_on, Record.agency)
+        select(id_text(_RS.child_id), YjsCase.status, YjsCase.started_on, Record.agency)
         .join(YjsCase, YjsCase.record_id == _RS.record_id)
         .join(Record, Record.id == _RS.record_id)
         .where(AmongIds(_RS.child_id, children), _RS.record_type == "yjs_case")
@@ -330,7 +332,7 @@ def _open_yjs(conn: Connection, children: set[uuid.UUID]) -> dict[uuid.UUID, Any
 
 
 _AE_COLUMNS = (
-    AeAttendance.record_id,
+    id_text(AeAttendance.record_id),
     AeAttendance.arrived_at,
     AeAttendance.navigator_status,
     AeAttendance.first_contact_at,
@@ -341,11 +343,11 @@ _AE_COLUMNS = (
 )
 
 
-def _ae_of_children(conn: Connection, children: set[uuid.UUID], incidents: list[Any]) -> dict[uuid.UUID, list[Any]]:
+def _ae_of_children(conn: Connection, children: set[str], incidents: list[Any]) -> dict[str, list[Any]]:
     lo = min(r.occurred_at for r in incidents) - AE_BEFORE
     hi = max(r.occurred_at for r in incidents) + AE_AFTER
     stmt = (
-        select(_RS.child_id, *_AE_COLUMNS)
+        select(id_text(_RS.child_id), *_AE_COLUMNS)
         .join(AeAttendance, AeAttendance.record_id == _RS.record_id)
         .where(
             AmongIds(_RS.child_id, children),
@@ -355,7 +357,7 @@ def _ae_of_children(conn: Connection, children: set[uuid.UUID], incidents: list[
         )
         .order_by(AeAttendance.arrived_at)
     )
-    out: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    out: dict[str, list[Any]] = defaultdict(list)
     for row in conn.execute(stmt):
         out[row.child_id].append(row)
     return out
@@ -382,7 +384,7 @@ def _ae_out(view: View, row: Any) -> dict[str, Any]:
 
 def _ae_in_window(conn: Connection, window: Window) -> list[Any]:
     stmt = (
-        select(_RS.child_id, _RS.date_of_birth, *_AE_COLUMNS)
+        select(id_text(_RS.child_id), _RS.date_of_birth, *_AE_COLUMNS)
         .join(RecordSubject, RecordSubject.record_id == AeAttendance.record_id)
         .where(AeAttendance.arrived_at >= window.start, AeAttendance.arrived_at < window.end)
         .order_by(AeAttendance.arrived_at)
@@ -390,15 +392,15 @@ def _ae_in_window(conn: Connection, window: Window) -> list[Any]:
     return list(conn.execute(stmt))
 
 
-def _ppns_of_children(conn: Connection, children: set[uuid.UUID], incidents: list[Any]) -> dict[uuid.UUID, list[Any]]:
+def _ppns_of_children(conn: Connection, children: set[str], incidents: list[Any]) -> dict[str, list[Any]]:
     lo = min(r.occurred_at for r in incidents)
     stmt = (
-        select(_RS.child_id, Ppn.record_id, Ppn.submitted_at, Ppn.occurrence_ref)
+        select(id_text(_RS.child_id), Ppn.submitted_at, Ppn.occurrence_ref)
         .join(Ppn, Ppn.record_id == _RS.record_id)
         .where(AmongIds(_RS.child_id, children), _RS.record_type == "ppn", _RS.event_at >= lo)
         .order_by(Ppn.submitted_at)
     )
-    out: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    out: dict[str, list[Any]] = defaultdict(list)
     for row in conn.execute(stmt):
         out[row.child_id].append(row)
     return out
@@ -423,7 +425,7 @@ def _ppn_status(rows: list[Any], incident: Any, hours: float, now: datetime) -> 
 
 
 def _missing_out(view: View, incident: Any, subject: Any, status: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"incident_id": str(incident.record_id), "child_id": str(subject.child_id)}
+    out: dict[str, Any] = {"incident_id": incident.record_id, "child_id": subject.child_id}
     view.put(out, "occurred_at", "incident", "occurred_at", incident.occurred_at)
     view.put(out, "postcode_district", "incident", "location.postcode_district", incident.postcode_district)
     view.put(out, "role", "incident", "persons[].role", subject.role)
@@ -432,20 +434,20 @@ def _missing_out(view: View, incident: Any, subject: Any, status: dict[str, Any]
     return out
 
 
-def _summaries(conn: Connection, incident_ids: set[uuid.UUID]) -> dict[uuid.UUID, str | None]:
+def _summaries(conn: Connection, incident_ids: set[str]) -> dict[str, str | None]:
     # Only the summary, not the whole body: no parsing each incident's full JSON document in Python.
     stmt = (
-        select(RecordVersion.record_id, RecordVersion.body["summary"].as_string())
+        select(id_text(RecordVersion.record_id), RecordVersion.body["summary"].as_string())
         .join(Record, and_(Record.id == RecordVersion.record_id, Record.version == RecordVersion.version))
         .where(AmongIds(Record.id, incident_ids))
     )
     return {record_id: summary for record_id, summary in conn.execute(stmt)}
 
 
-def _schools(conn: Connection, children: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+def _schools(conn: Connection, children: set[str]) -> dict[str, str]:
     """Each child's current school: that of their latest education report (as the DSL scope reads it)."""
     stmt = (
-        select(_RS.child_id, EducationReport.school_urn)
+        select(id_text(_RS.child_id), EducationReport.school_urn)
         .join(EducationReport, EducationReport.record_id == _RS.record_id)
         .where(AmongIds(_RS.child_id, children), _RS.record_type == "education_report")
         .order_by(EducationReport.reported_on)
@@ -455,23 +457,23 @@ def _schools(conn: Connection, children: set[uuid.UUID]) -> dict[uuid.UUID, str]
 
 def _cumulative_harm(
     view: View,
-    history: dict[uuid.UUID, _History],
-    children: set[uuid.UUID],
+    history: dict[str, _History],
+    children: set[str],
     window: Window,
-    born: dict[uuid.UUID, date],
+    born: dict[str, date],
     meeting: date,
 ) -> list[dict[str, Any]]:
     """Children in tonight's incidents with three or more incidents in the 90 days to the cut-off."""
     since = window.end - timedelta(days=PRIOR_DAYS)
     out = []
-    for child_id in sorted(children, key=str):
+    for child_id in sorted(children):
         recent = history.get(child_id, _NO_HISTORY).since(since)
         if len(recent) < CUMULATIVE_HARM_INCIDENTS:
             continue
-        entry: dict[str, Any] = {"child_id": str(child_id)}
+        entry: dict[str, Any] = {"child_id": child_id}
         view.put(entry, "incidents_90d", "briefing", "prior_incidents_90d", len(recent))
         view.put(entry, "age", "briefing", "age", _age(born.get(child_id), meeting))
-        entry["incident_ids"] = [str(rid) for rid in recent]
+        entry["incident_ids"] = list(recent)
         out.append(entry)
     out.sort(key=lambda e: -e.get("incidents_90d", 0))
     return out
