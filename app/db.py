@@ -161,20 +161,18 @@ def id_text(column: Any) -> Any:
 
 
 class _IdList(TypeDecorator[list[Any]]):
-    """A list of ids (``uuid.UUID`` or their text) bound as one value: a ``uuid[]`` array on
-    PostgreSQL, a JSON list of the 32 hex digits SQLAlchemy stores ids as on SQLite."""
+    """A list of ids (``uuid.UUID`` or their text) bound as one text value: a ``uuid[]`` array
+    literal on PostgreSQL (psycopg would adapt a list element by element, in Python), a JSON list
+    of the 32 hex digits SQLAlchemy stores ids as on SQLite."""
 
     impl = String
     cache_ok = True
 
-    def load_dialect_impl(self, dialect: Any) -> Any:
-        if dialect.name == "postgresql":
-            return dialect.type_descriptor(postgresql.ARRAY(Uuid(as_uuid=False)))
-        return dialect.type_descriptor(String())
-
     def process_bind_param(self, value: Any, dialect: Any) -> Any:
         ids = [str(i) for i in value]
-        return ids if dialect.name == "postgresql" else json.dumps([i.replace("-", "") for i in ids])
+        if dialect.name == "postgresql":
+            return "{" + ",".join(ids) + "}"
+        return json.dumps([i.replace("-", "") for i in ids])
 
 
 class AmongIds(FunctionElement[bool]):
@@ -198,7 +196,7 @@ class AmongIds(FunctionElement[bool]):
 @compiles(AmongIds, "postgresql")
 def _among_ids_pg(element: AmongIds, compiler: SQLCompiler, **kw: Any) -> str:
     column, ids = (compiler.process(c, **kw) for c in element.clauses)
-    return f"{column} = ANY({ids})"
+    return f"{column} = ANY(CAST({ids} AS UUID[]))"
 
 
 @compiles(AmongIds, "sqlite")

@@ -97,8 +97,8 @@ def _window_incidents(conn: Connection, window: Window) -> list[Any]:
         _INC.occurred_at < window.start,
         _INC.occurred_at >= window.start - timedelta(days=LATE_REPORT_DAYS),
     )
-    rows = {row.record_id: row for row in conn.execute(in_window)}
-    rows.update({row.record_id: row for row in conn.execute(late)})
+    rows = {row.record_id: row for row in conn.execute(in_window).all()}
+    rows.update({row.record_id: row for row in conn.execute(late).all()})
     return list(rows.values())
 
 
@@ -118,7 +118,7 @@ def assemble(conn: Connection, access: Access, calendar: MeetingCalendar, window
             )
             .where(AmongIds(_RS.record_id, incident_ids))
             .order_by(_RS.record_id, _RS.position)
-        ):
+        ).all():
             subjects[row.record_id].append(row)
     children = {s.child_id for rows in subjects.values() for s in rows}
     born = {s.child_id: s.date_of_birth for rows in subjects.values() for s in rows if s.date_of_birth}
@@ -148,6 +148,14 @@ def assemble(conn: Connection, access: Access, calendar: MeetingCalendar, window
     missing: list[dict[str, Any]] = []
     incidents_out: list[dict[str, Any]] = []
     show_incidents = view.can("incident", "occurred_at")
+    # Asked once, not for each of the night's children.
+    show_discussions = view.can("briefing", "earlier_shield_discussions")
+    show_yjs = view.can("yjs_case", "status")
+    show_ae = view.can("ae_attendance", "arrived_at")
+    show_ppn = view.can("ppn", "submitted_at")
+    show_school = view.can("person", "school_urn")
+    show_actions = view.can("briefing", "open_actions")
+    prior_period = timedelta(days=PRIOR_DAYS)
     for row in sorted(incidents, key=lambda r: (r.postcode_district or "~", r.occurred_at)):
         if not show_incidents:
             break
@@ -163,7 +171,7 @@ def assemble(conn: Connection, access: Access, calendar: MeetingCalendar, window
         view.put(out, "crime_ref", "incident", "crime_ref", row.crime_ref)
         if row.record_id in summaries:
             view.put(out, "summary", "incident", "summary", summaries[row.record_id])
-        if view.can("briefing", "open_actions"):
+        if show_actions:
             view.put(
                 out,
                 "open_actions",
@@ -178,9 +186,9 @@ def assemble(conn: Connection, access: Access, calendar: MeetingCalendar, window
             view.put(child, "arrested", "incident", "persons[].arrested", bool(subject.arrested))
             view.put(child, "age", "briefing", "age", _age(born.get(subject.child_id), meeting))
             past = history.get(subject.child_id, _NO_HISTORY)
-            prior = past.count_before(row.occurred_at, timedelta(days=PRIOR_DAYS), row.record_id)
+            prior = past.count_before(row.occurred_at, prior_period, row.record_id)
             view.put(child, "prior_incidents_90d", "briefing", "prior_incidents_90d", prior)
-            if view.can("briefing", "earlier_shield_discussions"):
+            if show_discussions:
                 dates = discussed.get(subject.child_id)
                 if dates is None:
                     dates = discussed[subject.child_id] = {
@@ -193,14 +201,14 @@ def assemble(conn: Connection, access: Access, calendar: MeetingCalendar, window
                     "earlier_shield_discussions",
                     sorted(dates, reverse=True),
                 )
-            if view.can("yjs_case", "status"):
+            if show_yjs:
                 case = yjs.get(subject.child_id)
                 yjs_out: dict[str, Any] | None = None
                 if case is not None:
                     yjs_out = {"held_by": case.agency}
                     view.put(yjs_out, "since", "yjs_case", "started_on", case.started_on)
                 view.put(child, "open_yjs_case", "yjs_case", "status", yjs_out)
-            if view.can("ae_attendance", "arrived_at"):
+            if show_ae:
                 attendance = _matching_ae(ae_rows.get(subject.child_id, []), row.occurred_at)
                 view.put(
                     child,
@@ -211,14 +219,14 @@ def assemble(conn: Connection, access: Access, calendar: MeetingCalendar, window
                 )
                 if attendance is not None:
                     shown_records.add(attendance.record_id)
-            if view.can("ppn", "submitted_at"):
+            if show_ppn:
                 status = _ppn_status(ppns.get(subject.child_id, []), row, ppn_hours, now)
                 view.put(child, "ppn", "ppn", "submitted_at", status)
                 if not status["sent_in_time"] and show_incidents:
                     missing.append(_missing_out(view, row, subject, status))
-            if view.can("person", "school_urn"):
+            if show_school:
                 view.put(child, "school_urn", "person", "school_urn", schools.get(subject.child_id))
-            if view.can("briefing", "open_actions"):
+            if show_actions:
                 view.put(
                     child,
                     "open_actions",
@@ -310,7 +318,7 @@ def _history(conn: Connection, children: set[str], window: Window) -> dict[str, 
         .distinct()
         .order_by(_RS.child_id, _RS.event_at, _RS.record_id)
     )
-    for child_id, at, record_id in conn.execute(stmt):
+    for child_id, at, record_id in conn.execute(stmt).all():
         past = out[child_id]
         past.times.append(at)
         past.record_ids.append(record_id)
@@ -328,7 +336,7 @@ def _open_yjs(conn: Connection, children: set[str]) -> dict[str, Any]:
         .order_by(YjsCase.started_on)
     )
     # The latest-started open case wins.
-    return {row.child_id: row for row in conn.execute(stmt) if row.status == "open"}
+    return {row.child_id: row for row in conn.execute(stmt).all() if row.status == "open"}
 
 
 _AE_COLUMNS = (
@@ -358,7 +366,7 @@ def _ae_of_children(conn: Connection, children: set[str], incidents: list[Any]) 
         .order_by(AeAttendance.arrived_at)
     )
     out: dict[str, list[Any]] = defaultdict(list)
-    for row in conn.execute(stmt):
+    for row in conn.execute(stmt).all():
         out[row.child_id].append(row)
     return out
 
@@ -389,7 +397,7 @@ def _ae_in_window(conn: Connection, window: Window) -> list[Any]:
         .where(AeAttendance.arrived_at >= window.start, AeAttendance.arrived_at < window.end)
         .order_by(AeAttendance.arrived_at)
     )
-    return list(conn.execute(stmt))
+    return conn.execute(stmt).all()
 
 
 def _ppns_of_children(conn: Connection, children: set[str], incidents: list[Any]) -> dict[str, list[Any]]:
@@ -401,7 +409,7 @@ def _ppns_of_children(conn: Connection, children: set[str], incidents: list[Any]
         .order_by(Ppn.submitted_at)
     )
     out: dict[str, list[Any]] = defaultdict(list)
-    for row in conn.execute(stmt):
+    for row in conn.execute(stmt).all():
         out[row.child_id].append(row)
     return out
 
@@ -441,7 +449,7 @@ def _summaries(conn: Connection, incident_ids: set[str]) -> dict[str, str | None
         .join(Record, and_(Record.id == RecordVersion.record_id, Record.version == RecordVersion.version))
         .where(AmongIds(Record.id, incident_ids))
     )
-    return {record_id: summary for record_id, summary in conn.execute(stmt)}
+    return {record_id: summary for record_id, summary in conn.execute(stmt).all()}
 
 
 def _schools(conn: Connection, children: set[str]) -> dict[str, str]:
@@ -452,7 +460,7 @@ def _schools(conn: Connection, children: set[str]) -> dict[str, str]:
         .where(AmongIds(_RS.child_id, children), _RS.record_type == "education_report")
         .order_by(EducationReport.reported_on)
     )
-    return {child_id: urn for child_id, urn in conn.execute(stmt)}
+    return {child_id: urn for child_id, urn in conn.execute(stmt).all()}
 
 
 def _cumulative_harm(
