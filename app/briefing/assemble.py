@@ -314,11 +314,16 @@ def _history(conn: Connection, children: set[str], window: Window) -> dict[str, 
             _RS.event_at >= window.end - timedelta(days=HISTORY_DAYS),
             _RS.event_at < window.end,
         )
-        # A child named twice in one incident (as victim and witness) is one incident.
-        .distinct()
         .order_by(_RS.child_id, _RS.event_at, _RS.record_id)
     )
-    for child_id, at, record_id in conn.execute(stmt).all():
+    previous = None
+    for row in conn.execute(stmt).all():
+        # A child named twice in one incident (as victim and witness) is one incident: the two
+        # rows are next to each other in this order.
+        if row == previous:
+            continue
+        previous = row
+        child_id, at, record_id = row
         past = out[child_id]
         past.times.append(at)
         past.record_ids.append(record_id)
