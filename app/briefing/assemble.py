@@ -317,13 +317,12 @@ def _history(conn: Connection, children: set[str], window: Window) -> dict[str, 
         .order_by(_RS.child_id, _RS.event_at, _RS.record_id)
     )
     previous = None
-    for row in conn.execute(stmt).all():
+    for child_id, at, record_id in conn.execute(stmt).all():
         # A child named twice in one incident (as victim and witness) is one incident: the two
         # rows are next to each other in this order.
-        if row == previous:
+        if (child_id, record_id) == previous:
             continue
-        previous = row
-        child_id, at, record_id = row
+        previous = (child_id, record_id)
         past = out[child_id]
         past.times.append(at)
         past.record_ids.append(record_id)
