@@ -330,17 +330,30 @@ def _history(conn: Connection, children: set[str], window: Window) -> dict[str, 
 
 
 def _open_yjs(conn: Connection, children: set[str]) -> dict[str, Any]:
-    # Open or not is decided here, not in SQL: given ``status = 'open'``, SQLite reads every open
-    # case in the database through ix_yjs_case_status instead of these children's few cases.
+    # Two index searches, by the children and then by their cases' ids. Joined in one statement,
+    # PostgreSQL hashes the whole yjs_case table, and SQLite, given ``status = 'open'``, reads
+    # every open case through ix_yjs_case_status: both grow with the database, not the night.
+    cases: dict[str, list[str]] = defaultdict(list)
+    for child_id, record_id in conn.execute(
+        select(id_text(_RS.child_id), id_text(_RS.record_id)).where(
+            AmongIds(_RS.child_id, children), _RS.record_type == "yjs_case"
+        )
+    ).all():
+        cases[record_id].append(child_id)
+    if not cases:
+        return {}
     stmt = (
-        select(id_text(_RS.child_id), YjsCase.status, YjsCase.started_on, Record.agency)
-        .join(YjsCase, YjsCase.record_id == _RS.record_id)
-        .join(Record, Record.id == _RS.record_id)
-        .where(AmongIds(_RS.child_id, children), _RS.record_type == "yjs_case")
+        select(id_text(YjsCase.record_id), YjsCase.status, YjsCase.started_on, Record.agency)
+        .join(Record, Record.id == YjsCase.record_id)
+        .where(AmongIds(YjsCase.record_id, cases))
         .order_by(YjsCase.started_on)
     )
-    # The latest-started open case wins.
-    return {row.child_id: row for row in conn.execute(stmt).all() if row.status == "open"}
+    out: dict[str, Any] = {}
+    for row in conn.execute(stmt).all():
+        if row.status == "open":  # the latest-started open case wins
+            for child_id in cases[row.record_id]:
+                out[child_id] = row
+    return out
 
 
 _AE_COLUMNS = (
