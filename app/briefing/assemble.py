@@ -17,7 +17,6 @@ audit says who read what; it is not minutes of what the meeting discussed).
 
 from __future__ import annotations
 
-import uuid
 from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from sqlalchemy import Connection, and_, select
 from app.briefing.actions import action_out, live_actions
 from app.briefing.view import View
 from app.briefing.window import MeetingCalendar, Window
-from app.db import plan_for_these_values
+from app.db import AmongIds, id_text, plan_for_these_values
 from app.policy.engine import Access
 from app.records.models import (
     AeAttendance,
@@ -59,8 +58,9 @@ _INC = Incident.__table__.c
 @dataclass
 class Briefing:
     body: dict[str, Any]
-    child_ids: set[uuid.UUID] = field(default_factory=set)
-    record_ids: set[uuid.UUID] = field(default_factory=set)
+    # Ids as text (``id_text``): compared, hashed and written thousands of times per briefing.
+    child_ids: set[str] = field(default_factory=set)
+    record_ids: set[str] = field(default_factory=set)
     field_groups: set[str] = field(default_factory=set)
 
 
@@ -76,7 +76,7 @@ def _hours(seconds: float) -> float:
 
 def _window_incidents(conn: Connection, window: Window) -> list[Any]:
     columns = (
-        _INC.record_id,
+        id_text(_INC.record_id),
         _INC.occurred_at,
         _INC.postcode_district,
         _INC.ward,
@@ -97,13 +97,9 @@ def _window_incidents(conn: Connection, window: Window) -> list[Any]:
         _INC.occurred_at < window.start,
         _INC.occurred_at >= window.start - timedelta(days=LATE_REPORT_DAYS),
     )
-    rows = {row.record_id: row for row in conn.execute(in_window)}
-    rows.update({row.record_id: row for row in conn.execute(late)})
+    rows = {row.record_id: row for row in conn.execute(in_window).all()}
+    rows.update({row.record_id: row for row in conn.execute(late).all()})
     return list(rows.values())
-
-
-def _in(column: Any, values: set[Any]) -> Any:
-    return column.in_(sorted(values, key=str))
 
 
 def assemble(conn: Connection, access: Access, calendar: MeetingCalendar, window: Window, ppn_hours: float) -> Briefing:
@@ -114,13 +110,15 @@ def assemble(conn: Connection, access: Access, calendar: MeetingCalendar, window
     meeting = window.meeting
     incidents = _window_incidents(conn, window)
     incident_ids = {row.record_id for row in incidents}
-    subjects: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    subjects: dict[str, list[Any]] = defaultdict(list)
     if incident_ids:
         for row in conn.execute(
-            select(_RS.record_id, _RS.child_id, _RS.position, _RS.role, _RS.arrested, _RS.date_of_birth)
-            .where(_in(_RS.record_id, incident_ids))
+            select(
+                id_text(_RS.record_id), id_text(_RS.child_id), _RS.position, _RS.role, _RS.arrested, _RS.date_of_birth
+            )
+            .where(AmongIds(_RS.record_id, incident_ids))
             .order_by(_RS.record_id, _RS.position)
-        ):
+        ).all():
             subjects[row.record_id].append(row)
     children = {s.child_id for rows in subjects.values() for s in rows}
     born = {s.child_id: s.date_of_birth for rows in subjects.values() for s in rows if s.date_of_birth}
@@ -132,28 +130,36 @@ def assemble(conn: Connection, access: Access, calendar: MeetingCalendar, window
     schools = _schools(conn, children) if children and view.can("person", "school_urn") else {}
     summaries = _summaries(conn, incident_ids) if incident_ids and view.can("incident", "summary") else {}
     actions = live_actions(conn) if view.can("briefing", "open_actions") else []
-    actions_by_child: dict[uuid.UUID, list[Any]] = defaultdict(list)
-    actions_by_incident: dict[uuid.UUID, list[Any]] = defaultdict(list)
-    action_meetings: dict[uuid.UUID, set[date]] = defaultdict(set)
+    actions_by_child: dict[str, list[Any]] = defaultdict(list)
+    actions_by_incident: dict[str, list[Any]] = defaultdict(list)
+    action_meetings: dict[str, set[date]] = defaultdict(set)
     for action in actions:
         if action.child_id:
-            actions_by_child[action.child_id].append(action)
-            action_meetings[action.child_id].add(action.meeting_date)
+            actions_by_child[str(action.child_id)].append(action)
+            action_meetings[str(action.child_id)].add(action.meeting_date)
         if action.incident_id:
-            actions_by_incident[action.incident_id].append(action)
+            actions_by_incident[str(action.incident_id)].append(action)
 
     meeting_of = calendar.meetings_of()
     # A child in several of tonight's incidents was discussed at the same earlier meetings each time.
-    discussed: dict[uuid.UUID, set[date]] = {}
-    shown_children: set[uuid.UUID] = set()
-    shown_records: set[uuid.UUID] = set()
+    discussed: dict[str, set[date]] = {}
+    shown_children: set[str] = set()
+    shown_records: set[str] = set()
     missing: list[dict[str, Any]] = []
     incidents_out: list[dict[str, Any]] = []
     show_incidents = view.can("incident", "occurred_at")
+    # Asked once, not for each of the night's children.
+    show_discussions = view.can("briefing", "earlier_shield_discussions")
+    show_yjs = view.can("yjs_case", "status")
+    show_ae = view.can("ae_attendance", "arrived_at")
+    show_ppn = view.can("ppn", "submitted_at")
+    show_school = view.can("person", "school_urn")
+    show_actions = view.can("briefing", "open_actions")
+    prior_period = timedelta(days=PRIOR_DAYS)
     for row in sorted(incidents, key=lambda r: (r.postcode_district or "~", r.occurred_at)):
         if not show_incidents:
             break
-        out: dict[str, Any] = {"incident_id": str(row.record_id), "reported_late": row.occurred_at < window.start}
+        out: dict[str, Any] = {"incident_id": row.record_id, "reported_late": row.occurred_at < window.start}
         view.put(out, "occurred_at", "incident", "occurred_at", row.occurred_at)
         location: dict[str, Any] = {}
         view.put(location, "postcode_district", "incident", "location.postcode_district", row.postcode_district)
@@ -165,7 +171,7 @@ def assemble(conn: Connection, access: Access, calendar: MeetingCalendar, window
         view.put(out, "crime_ref", "incident", "crime_ref", row.crime_ref)
         if row.record_id in summaries:
             view.put(out, "summary", "incident", "summary", summaries[row.record_id])
-        if view.can("briefing", "open_actions"):
+        if show_actions:
             view.put(
                 out,
                 "open_actions",
@@ -175,14 +181,14 @@ def assemble(conn: Connection, access: Access, calendar: MeetingCalendar, window
             )
         kids = []
         for subject in subjects.get(row.record_id, []):
-            child: dict[str, Any] = {"child_id": str(subject.child_id)}
+            child: dict[str, Any] = {"child_id": subject.child_id}
             view.put(child, "role", "incident", "persons[].role", subject.role)
             view.put(child, "arrested", "incident", "persons[].arrested", bool(subject.arrested))
             view.put(child, "age", "briefing", "age", _age(born.get(subject.child_id), meeting))
             past = history.get(subject.child_id, _NO_HISTORY)
-            prior = past.count_before(row.occurred_at, timedelta(days=PRIOR_DAYS), row.record_id)
+            prior = past.count_before(row.occurred_at, prior_period, row.record_id)
             view.put(child, "prior_incidents_90d", "briefing", "prior_incidents_90d", prior)
-            if view.can("briefing", "earlier_shield_discussions"):
+            if show_discussions:
                 dates = discussed.get(subject.child_id)
                 if dates is None:
                     dates = discussed[subject.child_id] = {
@@ -195,14 +201,14 @@ def assemble(conn: Connection, access: Access, calendar: MeetingCalendar, window
                     "earlier_shield_discussions",
                     sorted(dates, reverse=True),
                 )
-            if view.can("yjs_case", "status"):
+            if show_yjs:
                 case = yjs.get(subject.child_id)
                 yjs_out: dict[str, Any] | None = None
                 if case is not None:
                     yjs_out = {"held_by": case.agency}
                     view.put(yjs_out, "since", "yjs_case", "started_on", case.started_on)
                 view.put(child, "open_yjs_case", "yjs_case", "status", yjs_out)
-            if view.can("ae_attendance", "arrived_at"):
+            if show_ae:
                 attendance = _matching_ae(ae_rows.get(subject.child_id, []), row.occurred_at)
                 view.put(
                     child,
@@ -213,14 +219,14 @@ def assemble(conn: Connection, access: Access, calendar: MeetingCalendar, window
                 )
                 if attendance is not None:
                     shown_records.add(attendance.record_id)
-            if view.can("ppn", "submitted_at"):
+            if show_ppn:
                 status = _ppn_status(ppns.get(subject.child_id, []), row, ppn_hours, now)
                 view.put(child, "ppn", "ppn", "submitted_at", status)
                 if not status["sent_in_time"] and show_incidents:
                     missing.append(_missing_out(view, row, subject, status))
-            if view.can("person", "school_urn"):
+            if show_school:
                 view.put(child, "school_urn", "person", "school_urn", schools.get(subject.child_id))
-            if view.can("briefing", "open_actions"):
+            if show_actions:
                 view.put(
                     child,
                     "open_actions",
@@ -253,7 +259,7 @@ def assemble(conn: Connection, access: Access, calendar: MeetingCalendar, window
         attendances = _ae_in_window(conn, window)
         body["ae_attendances"] = []
         for attendance in attendances:
-            entry = {"attendance_id": str(attendance.record_id), "child_id": str(attendance.child_id)}
+            entry = {"attendance_id": attendance.record_id, "child_id": attendance.child_id}
             view.put(entry, "age", "briefing", "age", _age(attendance.date_of_birth, meeting))
             entry.update(_ae_out(view, attendance))
             body["ae_attendances"].append(entry)
@@ -266,7 +272,7 @@ def assemble(conn: Connection, access: Access, calendar: MeetingCalendar, window
         body["open_actions"] = [action_out(a, meeting) for a in actions]
         for action in actions:
             if action.child_id:
-                shown_children.add(action.child_id)
+                shown_children.add(str(action.child_id))
         if actions:
             view.note("briefing", "open_actions")
     briefing = Briefing(body, shown_children, shown_records, set(view.disclosed))
@@ -297,41 +303,61 @@ class _History:
 _NO_HISTORY = _History()
 
 
-def _history(conn: Connection, children: set[uuid.UUID], window: Window) -> dict[uuid.UUID, _History]:
+def _history(conn: Connection, children: set[str], window: Window) -> dict[str, _History]:
     """Each child's incidents in the year up to the cut-off."""
-    out: dict[uuid.UUID, _History] = defaultdict(_History)
+    out: dict[str, _History] = defaultdict(_History)
     stmt = (
-        select(_RS.child_id, _RS.event_at, _RS.record_id)
+        select(id_text(_RS.child_id), _RS.event_at, id_text(_RS.record_id))
         .where(
-            _in(_RS.child_id, children),
+            AmongIds(_RS.child_id, children),
             _RS.record_type == "incident",
             _RS.event_at >= window.end - timedelta(days=HISTORY_DAYS),
             _RS.event_at < window.end,
         )
-        # A child named twice in one incident (as victim and witness) is one incident.
-        .distinct()
         .order_by(_RS.child_id, _RS.event_at, _RS.record_id)
     )
-    for child_id, at, record_id in conn.execute(stmt):
+    previous = None
+    for child_id, at, record_id in conn.execute(stmt).all():
+        # A child named twice in one incident (as victim and witness) is one incident: the two
+        # rows are next to each other in this order.
+        if (child_id, record_id) == previous:
+            continue
+        previous = (child_id, record_id)
         past = out[child_id]
         past.times.append(at)
         past.record_ids.append(record_id)
     return out
 
 
-def _open_yjs(conn: Connection, children: set[uuid.UUID]) -> dict[uuid.UUID, Any]:
+def _open_yjs(conn: Connection, children: set[str]) -> dict[str, Any]:
+    # Two index searches, by the children and then by their cases' ids. Joined in one statement,
+    # PostgreSQL hashes the whole yjs_case table, and SQLite, given ``status = 'open'``, reads
+    # every open case through ix_yjs_case_status: both grow with the database, not the night.
+    cases: dict[str, list[str]] = defaultdict(list)
+    for child_id, record_id in conn.execute(
+        select(id_text(_RS.child_id), id_text(_RS.record_id)).where(
+            AmongIds(_RS.child_id, children), _RS.record_type == "yjs_case"
+        )
+    ).all():
+        cases[record_id].append(child_id)
+    if not cases:
+        return {}
     stmt = (
-        select(_RS.child_id, YjsCase.started_on, Record.agency)
-        .join(YjsCase, YjsCase.record_id == _RS.record_id)
-        .join(Record, Record.id == _RS.record_id)
-        .where(_in(_RS.child_id, children), _RS.record_type == "yjs_case", YjsCase.status == "open")
+        select(id_text(YjsCase.record_id), YjsCase.status, YjsCase.started_on, Record.agency)
+        .join(Record, Record.id == YjsCase.record_id)
+        .where(AmongIds(YjsCase.record_id, cases))
         .order_by(YjsCase.started_on)
     )
-    return {row.child_id: row for row in conn.execute(stmt)}  # the latest-started open case wins
+    out: dict[str, Any] = {}
+    for row in conn.execute(stmt).all():
+        if row.status == "open":  # the latest-started open case wins
+            for child_id in cases[row.record_id]:
+                out[child_id] = row
+    return out
 
 
 _AE_COLUMNS = (
-    AeAttendance.record_id,
+    id_text(AeAttendance.record_id),
     AeAttendance.arrived_at,
     AeAttendance.navigator_status,
     AeAttendance.first_contact_at,
@@ -342,22 +368,22 @@ _AE_COLUMNS = (
 )
 
 
-def _ae_of_children(conn: Connection, children: set[uuid.UUID], incidents: list[Any]) -> dict[uuid.UUID, list[Any]]:
+def _ae_of_children(conn: Connection, children: set[str], incidents: list[Any]) -> dict[str, list[Any]]:
     lo = min(r.occurred_at for r in incidents) - AE_BEFORE
     hi = max(r.occurred_at for r in incidents) + AE_AFTER
     stmt = (
-        select(_RS.child_id, *_AE_COLUMNS)
+        select(id_text(_RS.child_id), *_AE_COLUMNS)
         .join(AeAttendance, AeAttendance.record_id == _RS.record_id)
         .where(
-            _in(_RS.child_id, children),
+            AmongIds(_RS.child_id, children),
             _RS.record_type == "ae_attendance",
             _RS.event_at >= lo,
             _RS.event_at <= hi,
         )
         .order_by(AeAttendance.arrived_at)
     )
-    out: dict[uuid.UUID, list[Any]] = defaultdict(list)
-    for row in conn.execute(stmt):
+    out: dict[str, list[Any]] = defaultdict(list)
+    for row in conn.execute(stmt).all():
         out[row.child_id].append(row)
     return out
 
@@ -383,24 +409,24 @@ def _ae_out(view: View, row: Any) -> dict[str, Any]:
 
 def _ae_in_window(conn: Connection, window: Window) -> list[Any]:
     stmt = (
-        select(_RS.child_id, _RS.date_of_birth, *_AE_COLUMNS)
+        select(id_text(_RS.child_id), _RS.date_of_birth, *_AE_COLUMNS)
         .join(RecordSubject, RecordSubject.record_id == AeAttendance.record_id)
         .where(AeAttendance.arrived_at >= window.start, AeAttendance.arrived_at < window.end)
         .order_by(AeAttendance.arrived_at)
     )
-    return list(conn.execute(stmt))
+    return conn.execute(stmt).all()
 
 
-def _ppns_of_children(conn: Connection, children: set[uuid.UUID], incidents: list[Any]) -> dict[uuid.UUID, list[Any]]:
+def _ppns_of_children(conn: Connection, children: set[str], incidents: list[Any]) -> dict[str, list[Any]]:
     lo = min(r.occurred_at for r in incidents)
     stmt = (
-        select(_RS.child_id, Ppn.record_id, Ppn.submitted_at, Ppn.occurrence_ref)
+        select(id_text(_RS.child_id), Ppn.submitted_at, Ppn.occurrence_ref)
         .join(Ppn, Ppn.record_id == _RS.record_id)
-        .where(_in(_RS.child_id, children), _RS.record_type == "ppn", _RS.event_at >= lo)
+        .where(AmongIds(_RS.child_id, children), _RS.record_type == "ppn", _RS.event_at >= lo)
         .order_by(Ppn.submitted_at)
     )
-    out: dict[uuid.UUID, list[Any]] = defaultdict(list)
-    for row in conn.execute(stmt):
+    out: dict[str, list[Any]] = defaultdict(list)
+    for row in conn.execute(stmt).all():
         out[row.child_id].append(row)
     return out
 
@@ -424,7 +450,7 @@ def _ppn_status(rows: list[Any], incident: Any, hours: float, now: datetime) -> 
 
 
 def _missing_out(view: View, incident: Any, subject: Any, status: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"incident_id": str(incident.record_id), "child_id": str(subject.child_id)}
+    out: dict[str, Any] = {"incident_id": incident.record_id, "child_id": subject.child_id}
     view.put(out, "occurred_at", "incident", "occurred_at", incident.occurred_at)
     view.put(out, "postcode_district", "incident", "location.postcode_district", incident.postcode_district)
     view.put(out, "role", "incident", "persons[].role", subject.role)
@@ -433,46 +459,46 @@ def _missing_out(view: View, incident: Any, subject: Any, status: dict[str, Any]
     return out
 
 
-def _summaries(conn: Connection, incident_ids: set[uuid.UUID]) -> dict[uuid.UUID, str | None]:
+def _summaries(conn: Connection, incident_ids: set[str]) -> dict[str, str | None]:
     # Only the summary, not the whole body: no parsing each incident's full JSON document in Python.
     stmt = (
-        select(RecordVersion.record_id, RecordVersion.body["summary"].as_string())
+        select(id_text(RecordVersion.record_id), RecordVersion.body["summary"].as_string())
         .join(Record, and_(Record.id == RecordVersion.record_id, Record.version == RecordVersion.version))
-        .where(_in(Record.id, incident_ids))
+        .where(AmongIds(Record.id, incident_ids))
     )
-    return {record_id: summary for record_id, summary in conn.execute(stmt)}
+    return {record_id: summary for record_id, summary in conn.execute(stmt).all()}
 
 
-def _schools(conn: Connection, children: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+def _schools(conn: Connection, children: set[str]) -> dict[str, str]:
     """Each child's current school: that of their latest education report (as the DSL scope reads it)."""
     stmt = (
-        select(_RS.child_id, EducationReport.school_urn)
+        select(id_text(_RS.child_id), EducationReport.school_urn)
         .join(EducationReport, EducationReport.record_id == _RS.record_id)
-        .where(_in(_RS.child_id, children), _RS.record_type == "education_report")
+        .where(AmongIds(_RS.child_id, children), _RS.record_type == "education_report")
         .order_by(EducationReport.reported_on)
     )
-    return {child_id: urn for child_id, urn in conn.execute(stmt)}
+    return {child_id: urn for child_id, urn in conn.execute(stmt).all()}
 
 
 def _cumulative_harm(
     view: View,
-    history: dict[uuid.UUID, _History],
-    children: set[uuid.UUID],
+    history: dict[str, _History],
+    children: set[str],
     window: Window,
-    born: dict[uuid.UUID, date],
+    born: dict[str, date],
     meeting: date,
 ) -> list[dict[str, Any]]:
     """Children in tonight's incidents with three or more incidents in the 90 days to the cut-off."""
     since = window.end - timedelta(days=PRIOR_DAYS)
     out = []
-    for child_id in sorted(children, key=str):
+    for child_id in sorted(children):
         recent = history.get(child_id, _NO_HISTORY).since(since)
         if len(recent) < CUMULATIVE_HARM_INCIDENTS:
             continue
-        entry: dict[str, Any] = {"child_id": str(child_id)}
+        entry: dict[str, Any] = {"child_id": child_id}
         view.put(entry, "incidents_90d", "briefing", "prior_incidents_90d", len(recent))
         view.put(entry, "age", "briefing", "age", _age(born.get(child_id), meeting))
-        entry["incident_ids"] = [str(rid) for rid in recent]
+        entry["incident_ids"] = list(recent)
         out.append(entry)
     out.sort(key=lambda e: -e.get("incidents_90d", 0))
     return out

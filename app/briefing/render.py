@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import uuid
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -154,10 +155,15 @@ th{background:#f3f2f1} .muted{color:#505a5f} .n{text-align:right;font-variant-nu
 """
 
 
+# What ``escape(..., quote=True)`` replaces: most of a page's ~12,000 values hold none of it.
+_ESCAPED = re.compile("[&<>\"']")
+
+
 def _e(value: object) -> str:
     if isinstance(value, bool):
         value = "yes" if value else "no"
-    return escape("" if value is None else str(value), quote=True)
+    text = "" if value is None else str(value)
+    return escape(text, quote=True) if _ESCAPED.search(text) else text
 
 
 def _table(headers: Iterable[str], rows: Iterable[tuple[list[object], str]]) -> str:

@@ -21,6 +21,12 @@ class View:
     # target -> {field path or briefing fact -> the readable group holding it}
     readable: dict[str, dict[str, str]]
     disclosed: set[str] = field(default_factory=set)
+    # target -> {path -> "target.group"}: what ``put`` notes, spelled once, not on each of the
+    # briefing's ten thousand values.
+    _labels: dict[str, dict[str, str]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._labels = {t: {p: f"{t}.{g}" for p, g in paths.items()} for t, paths in self.readable.items()}
 
     @classmethod
     def of(cls, access: Access) -> View:
@@ -43,14 +49,13 @@ class View:
 
     def put(self, out: dict[str, Any], key: str, target: str, path: str, value: Any) -> None:
         """Set ``out[key] = value`` if ``target.path`` is readable, and note the group that disclosed it."""
-        group = self.readable[target].get(path)
-        if group is None:
-            return
-        out[key] = value
-        self.disclosed.add(f"{target}.{group}")
+        label = self._labels[target].get(path)
+        if label is not None:
+            out[key] = value
+            self.disclosed.add(label)
 
     def note(self, target: str, path: str) -> None:
         """Record that a readable value of ``target.path`` was shown (or relied on) without ``put``."""
-        group = self.readable[target].get(path)
-        if group is not None:
-            self.disclosed.add(f"{target}.{group}")
+        label = self._labels[target].get(path)
+        if label is not None:
+            self.disclosed.add(label)

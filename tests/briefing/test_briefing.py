@@ -284,3 +284,16 @@ def test_an_incident_reported_after_its_window_closed_appears_in_the_current_bri
     assert r.status_code == 200, r.text
     entry = _incident(r.json(), late)
     assert entry["reported_late"] is True
+
+
+def test_a_child_named_twice_in_one_incident_counts_it_once(client, auth, night):
+    twice = incident_body(
+        night.aisha_person, night.aisha_person, ref="INC-TWICE", occurred_at="2026-11-05T18:00:00+00:00"
+    )
+    twice["persons"][1]["role"] = "witness"
+    twice_id = post(client, auth, "incident", twice)["id"]
+    body = briefing(client, auth, POLICY).json()
+    assert _child(_incident(body, night.incident), night.aisha)["prior_incidents_90d"] == 3
+    harm = {c["child_id"]: c for c in body["cumulative_harm"]}
+    assert harm[night.aisha]["incidents_90d"] == 4
+    assert harm[night.aisha]["incident_ids"].count(twice_id) == 1
