@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Select, or_, select
@@ -180,11 +181,9 @@ def may_change_action(access: Access, owner_agency: str, current: str, new_statu
     return Decision(True, "owner agency updating its own action")
 
 
-def _copy(source: Any, target: dict[str, Any], path: list[str]) -> None:
-    """Copy the value at ``path`` (parts may end in [] for lists) from source into target."""
-    head, rest = path[0], path[1:]
-    is_list = head.endswith("[]")
-    key = head.removesuffix("[]")
+def _copy(source: Any, target: dict[str, Any], path: tuple[tuple[str, bool], ...]) -> None:
+    """Copy the value at ``path`` (parts that are lists marked True) from source into target."""
+    (key, is_list), rest = path[0], path[1:]
     if not isinstance(source, dict) or key not in source:
         return
     value = source[key]
@@ -199,11 +198,24 @@ def _copy(source: Any, target: dict[str, Any], path: list[str]) -> None:
         _copy(value, target.setdefault(key, {}), rest)
 
 
+@lru_cache(maxsize=4096)
+def _path(field: str) -> tuple[tuple[str, bool], ...]:
+    # Parsed once per field name: a child's record projects the same few dozen fields hundreds of times.
+    return tuple((part.removesuffix("[]"), part.endswith("[]")) for part in field.split("."))
+
+
 def project(source: dict[str, Any], fields: Iterable[str]) -> dict[str, Any]:
     """Only the named dotted fields of ``source``; anything not named is absent, not null."""
     out: dict[str, Any] = {}
     for field in fields:
-        _copy(source, out, field.split("."))
+        path = _path(field)
+        if len(path) == 1 and isinstance(source, dict):
+            # Most fields are top-level: copied here without the walk.
+            key = path[0][0]
+            if key in source:
+                out[key] = source[key]
+        else:
+            _copy(source, out, path)
     return out
 
 
