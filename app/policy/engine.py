@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -60,6 +60,8 @@ class Access:
     roles: tuple[str, ...]
     break_glass_reason: str | None
     now: datetime
+    # Readable groups by target, worked out once per access: one record read redacts dozens of records.
+    _groups: dict[str, tuple[str, ...]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def may_break_glass(self) -> bool:
@@ -146,6 +148,13 @@ def child_exists(conn: Connection, child_id: uuid.UUID) -> bool:
 def readable_groups(access: Access, target: str) -> tuple[str, ...]:
     """Field groups of ``target`` ("person", "briefing" or a record type) that this access may read:
     its roles' ``read``, plus what they add for the caller's agency (``read_by_agency``)."""
+    known = access._groups.get(target)
+    if known is None:
+        known = access._groups[target] = _readable_groups(access, target)
+    return known
+
+
+def _readable_groups(access: Access, target: str) -> tuple[str, ...]:
     names: list[str] = []
     for role in access.roles:
         policy = access.policy.roles[role]
@@ -207,8 +216,8 @@ def _path(field: str) -> tuple[tuple[str, bool], ...]:
 def project(source: dict[str, Any], fields: Iterable[str]) -> dict[str, Any]:
     """Only the named dotted fields of ``source``; anything not named is absent, not null."""
     out: dict[str, Any] = {}
-    for field in fields:
-        path = _path(field)
+    for name in fields:
+        path = _path(name)
         if len(path) == 1 and isinstance(source, dict):
             # Most fields are top-level: copied here without the walk.
             key = path[0][0]
