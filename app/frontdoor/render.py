@@ -4,6 +4,7 @@ names, summaries and references come from agency systems, not from us."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from html import escape
 from typing import Any
 
@@ -31,6 +32,8 @@ def _e(value: Any) -> str:
     return escape(str(value), quote=True)
 
 
+# Field names come from the record schemas, a small set, and a record page labels thousands of values.
+@lru_cache(maxsize=1024)
 def _label(name: str) -> str:
     return _e(name.replace("_", " "))
 

@@ -27,9 +27,13 @@ _RECORDS_OF_CHILD = (
         Record.updated_at,
         RecordVersion.body,
         RecordSubject.position,
+        # A YJS case's status, for the agencies told of this read (those holding an open case): read
+        # with the records rather than by a statement of its own.
+        YjsCase.status.label("yjs_status"),
     )
     .join(RecordSubject, RecordSubject.record_id == Record.id)
     .join(RecordVersion, and_(RecordVersion.record_id == Record.id, RecordVersion.version == Record.version))
+    .outerjoin(YjsCase, YjsCase.record_id == Record.id)
     .where(RecordSubject.child_id == bindparam("child_id"))
 )
 # Every version of the child's records: the history the chronology shows beside each record. By
@@ -39,26 +43,10 @@ _RECORDS_OF_CHILD = (
 _VERSIONS_OF_RECORDS = select(RecordVersion.record_id, RecordVersion.version, RecordVersion.received_at).where(
     RecordVersion.record_id.in_(bindparam("record_ids", expanding=True))
 )
-_OPEN_CASE_HOLDERS = (
-    select(Record.agency)
-    .join(YjsCase, YjsCase.record_id == Record.id)
-    .join(RecordSubject, RecordSubject.record_id == Record.id)
-    # The record type narrows the child's subject rows by index first, so that the plan never
-    # starts from every open case in the partnership (which grows with the database).
-    .where(
-        RecordSubject.child_id == bindparam("child_id"),
-        RecordSubject.record_type == "yjs_case",
-        YjsCase.status == "open",
-    )
-    .distinct()
-)
-
-
 # The statements one read runs, by name (tests/perf/bench_record.py checks their query plans).
 QUERIES: dict[str, Select[Any]] = {
     "records_of_child": _RECORDS_OF_CHILD,
     "versions_of_records": _VERSIONS_OF_RECORDS,
-    "open_case_holders": _OPEN_CASE_HOLDERS,
 }
 
 
@@ -71,6 +59,8 @@ class ChildRecordView:
     field_groups: set[str] = field(default_factory=set)
     flags: list[f.Visible] = field(default_factory=list)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Agencies holding an open YJS case for the child (they are told when others read the record).
+    case_holders: list[str] = field(default_factory=list)
 
 
 def event_time(record_type: str, body: dict[str, Any], tz: tzinfo) -> tuple[datetime | None, date | None]:
@@ -172,6 +162,7 @@ def child_record(conn: Connection, access: Access, child_id: uuid.UUID, tz: tzin
     for flag in view.flags:
         view.field_groups |= flag.groups
     view.counts = f.counts(everything, now=access.now, today=today, types=[t for t in KINDS if t in can_read])
+    view.case_holders = list(dict.fromkeys(row.agency for row in rows if row.yjs_status == "open"))
     return view
 
 
@@ -191,8 +182,3 @@ def _fill(merged: dict[str, Any], person: dict[str, Any]) -> None:
             _fill(merged.setdefault(key, {}), value)
         elif merged.get(key) is None and value not in (None, "", []):
             merged[key] = value
-
-
-def open_case_holders(conn: Connection, child_id: uuid.UUID) -> list[str]:
-    """Agencies holding an open YJS case for this child (they are told when others read the record)."""
-    return list(conn.execute(_OPEN_CASE_HOLDERS, {"child_id": child_id}).scalars())

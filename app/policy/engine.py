@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Select, or_, select
@@ -59,6 +60,8 @@ class Access:
     roles: tuple[str, ...]
     break_glass_reason: str | None
     now: datetime
+    # Readable groups by target, worked out once per access: one record read redacts dozens of records.
+    _groups: dict[str, tuple[str, ...]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def may_break_glass(self) -> bool:
@@ -145,6 +148,13 @@ def child_exists(conn: Connection, child_id: uuid.UUID) -> bool:
 def readable_groups(access: Access, target: str) -> tuple[str, ...]:
     """Field groups of ``target`` ("person", "briefing" or a record type) that this access may read:
     its roles' ``read``, plus what they add for the caller's agency (``read_by_agency``)."""
+    known = access._groups.get(target)
+    if known is None:
+        known = access._groups[target] = _readable_groups(access, target)
+    return known
+
+
+def _readable_groups(access: Access, target: str) -> tuple[str, ...]:
     names: list[str] = []
     for role in access.roles:
         policy = access.policy.roles[role]
@@ -180,11 +190,9 @@ def may_change_action(access: Access, owner_agency: str, current: str, new_statu
     return Decision(True, "owner agency updating its own action")
 
 
-def _copy(source: Any, target: dict[str, Any], path: list[str]) -> None:
-    """Copy the value at ``path`` (parts may end in [] for lists) from source into target."""
-    head, rest = path[0], path[1:]
-    is_list = head.endswith("[]")
-    key = head.removesuffix("[]")
+def _copy(source: Any, target: dict[str, Any], path: tuple[tuple[str, bool], ...]) -> None:
+    """Copy the value at ``path`` (parts that are lists marked True) from source into target."""
+    (key, is_list), rest = path[0], path[1:]
     if not isinstance(source, dict) or key not in source:
         return
     value = source[key]
@@ -199,11 +207,24 @@ def _copy(source: Any, target: dict[str, Any], path: list[str]) -> None:
         _copy(value, target.setdefault(key, {}), rest)
 
 
+@lru_cache(maxsize=4096)
+def _path(field: str) -> tuple[tuple[str, bool], ...]:
+    # Parsed once per field name: a child's record projects the same few dozen fields hundreds of times.
+    return tuple((part.removesuffix("[]"), part.endswith("[]")) for part in field.split("."))
+
+
 def project(source: dict[str, Any], fields: Iterable[str]) -> dict[str, Any]:
     """Only the named dotted fields of ``source``; anything not named is absent, not null."""
     out: dict[str, Any] = {}
-    for field in fields:
-        _copy(source, out, field.split("."))
+    for name in fields:
+        path = _path(name)
+        if len(path) == 1 and isinstance(source, dict):
+            # Most fields are top-level: copied here without the walk.
+            key = path[0][0]
+            if key in source:
+                out[key] = source[key]
+        else:
+            _copy(source, out, path)
     return out
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -41,7 +42,7 @@ from zoneinfo import ZoneInfo
 from bench_ingest import _pg_database  # the sibling benchmark: a fresh PostgreSQL database
 from demo_load import load
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from app.config import Settings
 from app.db import Database, utc_now
@@ -203,6 +204,21 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def _statements_per_read(client: TestClient, db: Database, path: str, headers: dict[str, str]) -> int:
+    """The statements one read sends to the database (each a round trip on PostgreSQL)."""
+    sent: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        client.get(path, headers=headers).raise_for_status()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return len(sent)
+
+
 def time_reads(url: str, child_id: str, runs: int) -> dict[str, Any]:
     settings = _settings(url)
     db = Database(url)
@@ -212,19 +228,24 @@ def time_reads(url: str, child_id: str, runs: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     with TestClient(create_app(settings, db=db)) as client:
         for name, params, n in (("json", {}, runs), ("html", {"format": "html"}, max(20, runs // 5))):
-            timings = []
+            timings, cpu = [], []
             for _ in range(n + 5):  # the first five warm caches and are not counted
-                started = time.perf_counter()
+                started, used = time.perf_counter(), time.process_time()
                 r = client.get(path, params=params, headers=headers)
                 timings.append(time.perf_counter() - started)
+                cpu.append(time.process_time() - used)
                 r.raise_for_status()
-            timings = timings[5:]
+            timings, cpu = timings[5:], cpu[5:]
             out[name] = {
                 "reads": n,
                 "p50_ms": statistics.median(timings) * 1000,
                 "p95_ms": _percentile(timings, 0.95) * 1000,
+                # This process's CPU per read (every thread, the test client's too; not the database
+                # server's): steadier than the clock on a shared machine.
+                "cpu_p50_ms": statistics.median(cpu) * 1000,
             }
             if name == "json":
+                out["statements"] = _statements_per_read(client, db, path, headers)
                 body = r.json()
                 out["records_returned"] = len(body["records"])
                 out["flags"] = [f["code"] for f in body["flags"]]
@@ -304,7 +325,12 @@ def main() -> int:
     )
     for name in ("json", "html"):
         r = result[name]
-        print(f"  {name:5} {r['reads']:>4} reads   p50 {r['p50_ms']:6.1f} ms   p95 {r['p95_ms']:6.1f} ms")
+        print(
+            f"  {name:5} {r['reads']:>4} reads   p50 {r['p50_ms']:6.1f} ms   p95 {r['p95_ms']:6.1f} ms   "
+            f"CPU p50 {r['cpu_p50_ms']:5.1f} ms"
+        )
+    print(f"  statements per read (BEGIN and COMMIT included where the driver sends them): {result['statements']}")
+    print(f"  load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     print(f"  query plans use indexes: {'yes' if plans_ok else 'NO'}")
     if args.keep or args.url:
         print(f"database: {url}")
