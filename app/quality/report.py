@@ -19,17 +19,19 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, Connection, Select, Table, and_, case, distinct, func, or_, select
 
-from app.db import SecondsBetween, for_reporting
+from app.db import for_reporting
+from app.quality.models import IncidentChild
+from app.quality.no_ppn import at_risk
 from app.quality.rules import FINDING_BITS, PPN_RULES, EthnicGroup, NoPpnRule, QualityRules
 from app.records.codes import NOT_STATED, ethnic_group
-from app.records.models import Incident, Ppn, RecordSubject
+from app.records.models import Ppn, RecordSubject
 
 GroupBy = Literal["district", "team", "month"]
 GROUPS: tuple[str, ...] = get_args(EthnicGroup)
 
 _P: Table = Ppn.__table__  # type: ignore[assignment]
 _RS: Table = RecordSubject.__table__  # type: ignore[assignment]
-_I: Table = Incident.__table__  # type: ignore[assignment]
+_IC: Table = IncidentChild.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -262,48 +264,17 @@ def _closed(rule: NoPpnRule, period: Period, now: datetime) -> datetime:
 
 
 def _at_risk_children(rule: NoPpnRule, period: Period, now: datetime) -> Select[Any]:
-    """The (incident, child) pairs the cross-record rule applies to: incidents in the period whose
-    window has closed, and their children who were arrested or were victims with a listed injury."""
-    at_risk = or_(
-        _RS.c.arrested.is_(True),
-        and_(_RS.c.role == "victim", _I.c.injury_severity.in_(rule.injury_severities)),
+    """The (incident, child) pairs the cross-record rule applies to, from incident_child (kept by
+    app.quality.no_ppn): incidents in the period whose window has closed, and their children who
+    were arrested or were victims with a listed injury; with whether a PPN came in time."""
+    late = or_(_IC.c.first_ppn_seconds.is_(None), _IC.c.first_ppn_seconds > rule.hours * 3600)
+    return select(
+        _IC.c.record_id.label("incident_id"), _IC.c.child_id, case((late, 1), else_=0).label("missing")
+    ).where(
+        _IC.c.occurred_at >= period.start,
+        _IC.c.occurred_at < _closed(rule, period, now),
+        at_risk(rule.injury_severities),
     )
-    closed = _closed(rule, period, now)
-    return (
-        select(_I.c.record_id.label("incident_id"), _RS.c.child_id)
-        .select_from(_I.join(_RS, _RS.c.record_id == _I.c.record_id))
-        .where(_I.c.occurred_at >= period.start, _I.c.occurred_at < closed, at_risk)
-    )
-
-
-def _ppn_in_time(rule: NoPpnRule, period: Period, now: datetime) -> ColumnElement[bool]:
-    """For a pair above: a PPN for that child, submitted in the window after the incident, and
-    linked to it (its occurrence_ref is the incident's crime_ref, or one of the two is missing)."""
-    ppn_subject = _RS.alias("ppn_subject")
-    window = timedelta(hours=rule.hours)
-    return (
-        select(ppn_subject.c.id)
-        .join(_P, _P.c.record_id == ppn_subject.c.record_id)
-        .where(
-            # The child's PPNs from the incident on: one range of ix_record_subject_child.
-            ppn_subject.c.child_id == _RS.c.child_id,
-            ppn_subject.c.record_type == "ppn",
-            ppn_subject.c.event_at >= _I.c.occurred_at,
-            # Implied by the two lines around it, but constant: they bound the PPNs considered at
-            # all, which lets PostgreSQL hash just those instead of probing per pair.
-            ppn_subject.c.event_at >= period.start,
-            ppn_subject.c.event_at <= _closed(rule, period, now) + window,
-            SecondsBetween(ppn_subject.c.event_at, _I.c.occurred_at) <= rule.hours * 3600,
-            or_(_P.c.occurrence_ref == _I.c.crime_ref, _P.c.occurrence_ref.is_(None), _I.c.crime_ref.is_(None)),
-        )
-        .exists()
-    )
-
-
-def _without_ppn(rule: NoPpnRule, period: Period, now: datetime) -> Select[Any]:
-    # NOT EXISTS in the WHERE clause, not EXISTS in the select list: PostgreSQL then plans a hash
-    # anti-join instead of one index probe per pair (a fifth of the time over a year).
-    return _at_risk_children(rule, period, now).where(~_ppn_in_time(rule, period, now))
 
 
 def children_without_ppn(
@@ -311,15 +282,20 @@ def children_without_ppn(
 ) -> list[tuple[uuid.UUID, uuid.UUID]]:
     """The (incident, child) pairs behind the report's count. Not served by the API: the quality
     lead's role reads aggregates only; a follow-up list would need its own policy decision."""
-    return sorted((incident_id, child_id) for incident_id, child_id in conn.execute(_without_ppn(rule, period, now)))
+    pairs = _at_risk_children(rule, period, now).subquery("pairs")
+    missing = select(pairs.c.incident_id, pairs.c.child_id).where(pairs.c.missing == 1)
+    return sorted((incident_id, child_id) for incident_id, child_id in conn.execute(missing))
 
 
 def missing_ppns(conn: Connection, rule: NoPpnRule, period: Period, now: datetime) -> MissingPpns:
-    """The cross-record rule's counts, computed in the database."""
-    eligible = _at_risk_children(rule, period, now).subquery("eligible")
-    missing = _without_ppn(rule, period, now).subquery("missing")
-    eligible_incidents = conn.execute(select(func.count(distinct(eligible.c.incident_id)))).scalar_one()
-    incidents, children = conn.execute(select(func.count(distinct(missing.c.incident_id)), func.count())).one()
+    """The cross-record rule's counts: one pass over the period's rows of ix_incident_child_report."""
+    pairs = _at_risk_children(rule, period, now).subquery("pairs")
+    counts = select(
+        func.count(distinct(pairs.c.incident_id)),
+        func.count(distinct(case((pairs.c.missing == 1, pairs.c.incident_id)))),
+        func.coalesce(func.sum(pairs.c.missing), 0),
+    )
+    eligible_incidents, incidents, children = conn.execute(counts).one()
     return MissingPpns(eligible_incidents, incidents, children)
 
 
