@@ -3,7 +3,7 @@
 from app.audit.models import AccessNotification, AuditEvent, AuditEventChild, BreakGlassGrant
 from app.briefing.models import MeetingAction
 from app.people.models import Child, ChildIdentifier, ChildMerge, IdentityReview, PersonIndex, PersonKey
-from app.quality.models import IncidentChild
+from app.quality.models import IncidentChild, QualitySubject
 from app.records.models import (
     AeAttendance,
     EducationReport,
@@ -26,6 +26,7 @@ __all__ = [
     "ChildMerge",
     "IdentityReview",
     "IncidentChild",
+    "QualitySubject",
     "PersonIndex",
     "PersonKey",
     "EducationReport",

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, bindparam, select, update
 from app.errors import ProblemError
 from app.people.linking import surviving_child
 from app.people.models import Child, ChildIdentifier, ChildMerge, PersonIndex
-from app.quality import no_ppn
+from app.quality import kept
 from app.records.models import RecordSubject
 
 # Identifiers of which a child has exactly one: two different ones are two children, whatever a
@@ -113,7 +113,7 @@ def _move(conn: Connection, moved: dict[str, Any], to: uuid.UUID) -> None:
         ).scalars()
         touched = {to, *before}
         conn.execute(_MOVE_SUBJECT, rows)
-        no_ppn.refresh(conn, touched)
+        kept.refresh(conn, touched)
     for model, key in ((ChildIdentifier, "child_identifier"), (PersonIndex, "person_index")):
         if moved[key]:
             table = model.__table__

@@ -20,18 +20,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, Connection, Select, Table, and_, case, distinct, func, or_, select
 
 from app.db import for_reporting
-from app.quality.models import IncidentChild
-from app.quality.no_ppn import at_risk
+from app.quality.kept import at_risk, is_stated
+from app.quality.models import IncidentChild, QualitySubject
 from app.quality.rules import FINDING_BITS, PPN_RULES, EthnicGroup, NoPpnRule, QualityRules
-from app.records.codes import NOT_STATED, ethnic_group
-from app.records.models import Ppn, RecordSubject
+from app.records.codes import ethnic_group
+from app.records.models import Ppn
 
 GroupBy = Literal["district", "team", "month"]
 GROUPS: tuple[str, ...] = get_args(EthnicGroup)
 
 _P: Table = Ppn.__table__  # type: ignore[assignment]
-_RS: Table = RecordSubject.__table__  # type: ignore[assignment]
 _IC: Table = IncidentChild.__table__  # type: ignore[assignment]
+_QS: Table = QualitySubject.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -168,10 +168,6 @@ def _group_key(group_by: GroupBy | None, period: Period) -> ColumnElement[Any] |
     return None
 
 
-def _stated(code: ColumnElement[Any]) -> ColumnElement[bool]:
-    return and_(code.is_not(None), code != NOT_STATED)
-
-
 @dataclass
 class _Tally:
     ppns: int = 0
@@ -228,7 +224,7 @@ def _tallies(conn: Connection, period: Period, group_by: GroupBy | None) -> dict
         select(
             *([key.label("grp")] if key is not None else []),
             _P.c.finding_mask.label("mask"),
-            case((_stated(_P.c.self_defined_code), 1), else_=0).label("stated"),
+            case((is_stated(_P.c.self_defined_code), 1), else_=0).label("stated"),
             _P.c.submission_delay_seconds.label("delay"),
         )
         .where(_P.c.submitted_at >= period.start, _P.c.submitted_at < period.end)
@@ -265,7 +261,7 @@ def _closed(rule: NoPpnRule, period: Period, now: datetime) -> datetime:
 
 def _at_risk_children(rule: NoPpnRule, period: Period, now: datetime) -> Select[Any]:
     """The (incident, child) pairs the cross-record rule applies to, from incident_child (kept by
-    app.quality.no_ppn): incidents in the period whose window has closed, and their children who
+    app.quality.kept): incidents in the period whose window has closed, and their children who
     were arrested or were victims with a listed injury; with whether a PPN came in time."""
     late = or_(_IC.c.first_ppn_seconds.is_(None), _IC.c.first_ppn_seconds > rule.hours * 3600)
     return select(
@@ -299,34 +295,46 @@ def missing_ppns(conn: Connection, rule: NoPpnRule, period: Period, now: datetim
     return MissingPpns(eligible_incidents, incidents, children)
 
 
-def _children_by_group(conn: Connection, record_type: str, period: Period) -> Counter[str]:
-    """Distinct children in records of ``record_type`` in the period, each counted once, in the
-    group of the latest stated self-defined ethnicity those records give them ("Not stated" if
-    none). Read from ix_record_subject_event alone."""
-    code = _RS.c.self_defined_code
-    ranked = (
-        select(
-            code.label("code"),
-            func.row_number()
-            .over(
-                partition_by=_RS.c.child_id, order_by=(case((_stated(code), 1), else_=0).desc(), _RS.c.event_at.desc())
-            )
-            .label("rank"),
-        )
-        .where(_RS.c.record_type == record_type, _RS.c.event_at >= period.start, _RS.c.event_at < period.end)
-        .subquery("ranked")
+def _children_by_group(conn: Connection, period: Period) -> dict[str, Counter[str]]:
+    """By record type (PPN, incident): distinct children in those records in the period, each
+    counted once, in the group of the latest stated self-defined ethnicity those records give them
+    ("Not stated" if none). A child's latest record in the period is the one whose next record came
+    after the period (quality_subject.next_at), and likewise for stated ones: so one scan of
+    ix_quality_subject_report, without ranking each child's records."""
+    last = or_(_QS.c.next_at.is_(None), _QS.c.next_at >= period.end)
+    last_stated = and_(
+        _QS.c.stated_code.is_not(None), or_(_QS.c.next_stated_at.is_(None), _QS.c.next_stated_at >= period.end)
     )
-    by_code = select(ranked.c.code, func.count()).where(ranked.c.rank == 1).group_by(ranked.c.code)
-    groups: Counter[str] = Counter()
-    for sde, n in conn.execute(by_code):
-        groups[ethnic_group(sde)] += n
+    counts = (
+        select(
+            _QS.c.record_type,
+            _QS.c.stated_code,
+            func.sum(case((last, 1), else_=0)),
+            func.sum(case((last_stated, 1), else_=0)),
+        )
+        .where(
+            _QS.c.record_type.in_(("ppn", "incident")),
+            _QS.c.event_at >= period.start,
+            _QS.c.event_at < period.end,
+            or_(last, last_stated),
+        )
+        .group_by(_QS.c.record_type, _QS.c.stated_code)
+    )
+    groups: dict[str, Counter[str]] = {"ppn": Counter(), "incident": Counter()}
+    children: Counter[str] = Counter()
+    for record_type, code, latest, latest_stated in conn.execute(counts):
+        children[record_type] += latest
+        if code is not None:
+            groups[record_type][ethnic_group(code)] += latest_stated
+    for record_type, by_group in groups.items():
+        by_group["Not stated"] = children[record_type] - sum(by_group.values())
     return groups
 
 
 def _disproportionality(conn: Connection, rules: QualityRules, period: Period) -> Disproportionality:
     reference = rules.file.reference_population
-    in_ppns = _children_by_group(conn, "ppn", period)
-    in_incidents = _children_by_group(conn, "incident", period)
+    by_type = _children_by_group(conn, period)
+    in_ppns, in_incidents = by_type["ppn"], by_type["incident"]
     ppn_total = sum(in_ppns[g] for g in GROUPS)
     incident_total = sum(in_incidents[g] for g in GROUPS)
 

@@ -25,7 +25,7 @@ from app.db import Database, utc_now
 from app.errors import ProblemError, pydantic_errors, validation_problem
 from app.people.identifiers import name_key
 from app.people.linking import Thresholds, resolve_child
-from app.quality import no_ppn
+from app.quality import kept
 from app.quality.check import Finding, findings
 from app.quality.rules import QualityRules, finding_mask
 from app.records.kinds import Clock, RecordKind
@@ -213,8 +213,8 @@ def _refresh_quality(
 ) -> None:
     """An incident or PPN changes what the "no PPN in time" rule keeps for its children, as they
     are now and as the version before linked them."""
-    if kind.name in no_ppn.RECORD_TYPES:
-        no_ppn.refresh(conn, [uuid.UUID(c.child_id) for c in children] + (before or []))
+    if kind.name in kept.RECORD_TYPES:
+        kept.refresh(conn, [uuid.UUID(c.child_id) for c in children] + (before or []))
 
 
 def _columns(kind: RecordKind, record: RecordIn, found: list[Finding] | None) -> dict[str, Any]:
