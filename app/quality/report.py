@@ -11,19 +11,33 @@ from __future__ import annotations
 import math
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, Connection, Select, Table, and_, case, distinct, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    String,
+    Table,
+    case,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 
 from app.db import for_reporting
 from app.quality.kept import at_risk, is_stated
 from app.quality.models import IncidentChild, QualitySubject
 from app.quality.rules import FINDING_BITS, PPN_RULES, EthnicGroup, NoPpnRule, QualityRules
-from app.records.codes import ethnic_group
+from app.records.codes import NOT_STATED, SDE_CODES, ethnic_group
 from app.records.models import Ppn
 
 GroupBy = Literal["district", "team", "month"]
@@ -156,48 +170,78 @@ def _hours(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds / 3600, 2)
 
 
-def _group_key(group_by: GroupBy | None, period: Period) -> ColumnElement[Any] | None:
+def _group_key(group_by: GroupBy | None) -> ColumnElement[Any] | None:
+    """The column PPNs are grouped by, for the groupings that are a column."""
     if group_by == "district":
         return _P.c.officer_district
     if group_by == "team":
         return _P.c.officer_team
-    if group_by == "month":
-        # Local calendar months without the databases' date functions (which differ, and SQLite
-        # has no time zones): the month is the first boundary the UTC timestamp falls before.
-        return case(*((_P.c.submitted_at < end, label) for label, end in period.months()))
     return None
+
+
+def _slices(period: Period, group_by: GroupBy | None) -> list[tuple[str | None, datetime, datetime]]:
+    """The stretches of submission time counted separately: each local calendar month of the
+    period by month (one index range each, so no expression decides each PPN's month), else the
+    whole period."""
+    if group_by != "month":
+        return [(None, period.start, period.end)]
+    slices, start = [], period.start
+    for label, end in period.months():
+        slices.append((label, start, end))
+        start = end
+    return slices
+
+
+def _label(group: str | None) -> ColumnElement[Any]:
+    return (null() if group is None else literal(group, String())).label("grp")
+
+
+# SQLite allows 500 SELECTs in one UNION ALL; a month each, a longer period takes more statements.
+_UNION = 100
+
+
+def _per_slice(period: Period, group_by: GroupBy | None, query: Any) -> Iterator[Select[Any]]:
+    """``query(group, start, end)`` for each slice of the period, as few UNION ALL statements."""
+    parts = [query(label, start, end) for label, start, end in _slices(period, group_by)]
+    for i in range(0, len(parts), _UNION):
+        chunk = parts[i : i + _UNION]
+        yield chunk[0] if len(chunk) == 1 else union_all(*chunk)  # type: ignore[misc]
 
 
 @dataclass
 class _Tally:
     ppns: int = 0
-    no_findings: int = 0
     stated: int = 0
-    failures: Counter[str] = field(default_factory=Counter)
+    masks: Counter[int | None] = field(default_factory=Counter)
     delays: list[float] = field(default_factory=list)
 
-    def count(self, mask: int | None, stated: bool, n: int) -> None:
+    def count(self, mask: int | None, stated: int, n: int) -> None:
         self.ppns += n
-        self.stated += n if stated else 0
-        if mask == 0:
-            self.no_findings += n
-        for rule_id, bit in FINDING_BITS.items():
-            if mask and mask >> bit & 1:
-                self.failures[rule_id] += n
+        self.stated += stated
+        self.masks[mask] += n
 
     def add(self, other: _Tally) -> None:
         self.ppns += other.ppns
-        self.no_findings += other.no_findings
         self.stated += other.stated
-        self.failures.update(other.failures)
+        self.masks.update(other.masks)
         self.delays.extend(other.delays)
+
+    def failures(self) -> Counter[str]:
+        """PPNs failing each rule: each distinct mask decoded once."""
+        failures: Counter[str] = Counter()
+        for mask, n in self.masks.items():
+            for rule_id, bit in FINDING_BITS.items():
+                if mask and mask >> bit & 1:
+                    failures[rule_id] += n
+        return failures
 
     def scope(self, group: str | None, rules: QualityRules) -> Scope:
         delays = sorted(self.delays)
+        failures, no_findings = self.failures(), self.masks[0]
         return Scope(
             group=group,
             ppns=self.ppns,
-            no_findings=Share(count=self.no_findings, rate=_rate(self.no_findings, self.ppns)),
+            no_findings=Share(count=no_findings, rate=_rate(no_findings, self.ppns)),
             ethnicity_recorded=Share(count=self.stated, rate=_rate(self.stated, self.ppns)),
             submission_delay=Delay(
                 measured=len(delays),
@@ -208,8 +252,8 @@ class _Tally:
                 RuleRate(
                     rule_id=r,
                     severity=rules.rule(r).severity,
-                    failures=self.failures[r],
-                    rate=_rate(self.failures[r], self.ppns),
+                    failures=failures[r],
+                    rate=_rate(failures[r], self.ppns),
                 )
                 for r in PPN_RULES
             ],
@@ -217,31 +261,43 @@ class _Tally:
 
 
 def _tallies(conn: Connection, period: Period, group_by: GroupBy | None) -> dict[str | None, _Tally]:
-    """Counts by group, finding mask and whether ethnicity was stated: a few hundred rows for
-    100,000 PPNs, read from the covering index; the masks are decoded here."""
-    key = _group_key(group_by, period)
-    ppns = (
-        select(
-            *([key.label("grp")] if key is not None else []),
-            _P.c.finding_mask.label("mask"),
-            case((is_stated(_P.c.self_defined_code), 1), else_=0).label("stated"),
-            _P.c.submission_delay_seconds.label("delay"),
+    """Counts by group and finding mask, with how many stated an ethnicity (a few thousand rows
+    for 100,000 PPNs; each distinct mask is decoded once, in ``_Tally.failures``), then each
+    measured delay for the percentiles; both read from ix_ppn_quality."""
+    key = _group_key(group_by)
+
+    def ppns(start: datetime, end: datetime) -> Any:
+        return (
+            select(
+                *([key.label("grp")] if key is not None else []),
+                _P.c.finding_mask.label("mask"),
+                case((is_stated(_P.c.self_defined_code), 1), else_=0).label("stated"),
+                _P.c.submission_delay_seconds.label("delay"),
+            )
+            .where(_P.c.submitted_at >= start, _P.c.submitted_at < end)
+            .subquery("ppns")
         )
-        .where(_P.c.submitted_at >= period.start, _P.c.submitted_at < period.end)
-        .subquery("ppns")
-    )
-    # Grouping by the subquery's columns, not by expressions: PostgreSQL does not see two copies
-    # of an expression with bound parameters as the same grouping.
-    grp = [ppns.c.grp] if key is not None else []
+
+    def counts(label: str | None, start: datetime, end: datetime) -> Select[Any]:
+        p = ppns(start, end)
+        # Grouping by the subquery's columns, not by expressions: PostgreSQL does not see two
+        # copies of an expression with bound parameters as the same grouping.
+        grp = [p.c.grp] if key is not None else []
+        return select(grp[0] if grp else _label(label), p.c.mask, func.sum(p.c.stated), func.count()).group_by(
+            *grp, p.c.mask
+        )
+
+    def delays(label: str | None, start: datetime, end: datetime) -> Select[Any]:
+        p = ppns(start, end)
+        return select(p.c.grp if key is not None else _label(label), p.c.delay).where(p.c.delay.is_not(None))
+
     tallies: dict[str | None, _Tally] = defaultdict(_Tally)
-    counts = select(*grp, ppns.c.mask, ppns.c.stated, func.count()).group_by(*grp, ppns.c.mask, ppns.c.stated)
-    for row in conn.execute(counts):
-        g, (mask, stated, n) = (row[0], row[1:]) if grp else (None, row)
-        tallies[g].count(mask, bool(stated), n)
-    delays = select(*grp, ppns.c.delay).where(ppns.c.delay.is_not(None))
-    for row in conn.execute(delays):
-        g, seconds = (row[0], row[1]) if grp else (None, row[0])
-        tallies[g].delays.append(seconds)
+    for statement in _per_slice(period, group_by, counts):
+        for g, mask, stated, n in conn.execute(statement).all():
+            tallies[g].count(mask, stated, n)
+    for statement in _per_slice(period, group_by, delays):
+        for g, seconds in conn.execute(statement).all():
+            tallies[g].delays.append(seconds)
     return tallies
 
 
@@ -265,7 +321,10 @@ def _at_risk_children(rule: NoPpnRule, period: Period, now: datetime) -> Select[
     were arrested or were victims with a listed injury; with whether a PPN came in time."""
     late = or_(_IC.c.first_ppn_seconds.is_(None), _IC.c.first_ppn_seconds > rule.hours * 3600)
     return select(
-        _IC.c.record_id.label("incident_id"), _IC.c.child_id, case((late, 1), else_=0).label("missing")
+        _IC.c.occurred_at,
+        _IC.c.record_id.label("incident_id"),
+        _IC.c.child_id,
+        case((late, 1), else_=0).label("missing"),
     ).where(
         _IC.c.occurred_at >= period.start,
         _IC.c.occurred_at < _closed(rule, period, now),
@@ -284,50 +343,59 @@ def children_without_ppn(
 
 
 def missing_ppns(conn: Connection, rule: NoPpnRule, period: Period, now: datetime) -> MissingPpns:
-    """The cross-record rule's counts: one pass over the period's rows of ix_incident_child_report."""
+    """The cross-record rule's counts: one pass over the period's rows of ix_incident_child_report,
+    an incident's rows side by side (same time, same id)."""
     pairs = _at_risk_children(rule, period, now).subquery("pairs")
+    by_incident = (
+        select(func.sum(pairs.c.missing).label("missing"))
+        .group_by(pairs.c.occurred_at, pairs.c.incident_id)
+        .subquery("by_incident")
+    )
     counts = select(
-        func.count(distinct(pairs.c.incident_id)),
-        func.count(distinct(case((pairs.c.missing == 1, pairs.c.incident_id)))),
-        func.coalesce(func.sum(pairs.c.missing), 0),
+        func.count(),
+        func.coalesce(func.sum(case((by_incident.c.missing > 0, 1), else_=0)), 0),
+        func.coalesce(func.sum(by_incident.c.missing), 0),
     )
     eligible_incidents, incidents, children = conn.execute(counts).one()
     return MissingPpns(eligible_incidents, incidents, children)
+
+
+# Every stated self-defined code (stored codes are normalised to the 18+1 list).
+_STATED_CODES = sorted(c for c in SDE_CODES if c != NOT_STATED)
 
 
 def _children_by_group(conn: Connection, period: Period) -> dict[str, Counter[str]]:
     """By record type (PPN, incident): distinct children in those records in the period, each
     counted once, in the group of the latest stated self-defined ethnicity those records give them
     ("Not stated" if none). A child's latest record in the period is the one whose next record came
-    after the period (quality_subject.next_at), and likewise for stated ones: so one scan of
-    ix_quality_subject_report, without ranking each child's records."""
-    last = or_(_QS.c.next_at.is_(None), _QS.c.next_at >= period.end)
-    last_stated = and_(
-        _QS.c.stated_code.is_not(None), or_(_QS.c.next_stated_at.is_(None), _QS.c.next_stated_at >= period.end)
-    )
-    counts = (
-        select(
-            _QS.c.record_type,
-            _QS.c.stated_code,
-            func.sum(case((last, 1), else_=0)),
-            func.sum(case((last_stated, 1), else_=0)),
+    after it (quality_subject.next_at), and likewise for stated ones: so index range scans that
+    count, without ranking each child's records."""
+    in_period = (_QS.c.event_at >= period.start, _QS.c.event_at < period.end)
+
+    def children(record_type: str) -> Select[Any]:
+        latest = or_(_QS.c.next_at.is_(None), _QS.c.next_at >= period.end)
+        return select(literal(record_type, String()), null(), func.count()).where(
+            _QS.c.record_type == record_type, *in_period, latest
         )
-        .where(
-            _QS.c.record_type.in_(("ppn", "incident")),
-            _QS.c.event_at >= period.start,
-            _QS.c.event_at < period.end,
-            or_(last, last_stated),
+
+    def by_code(record_type: str) -> Select[Any]:
+        latest = or_(_QS.c.next_stated_at.is_(None), _QS.c.next_stated_at >= period.end)
+        return (
+            select(literal(record_type, String()), _QS.c.stated_code, func.count())
+            .where(_QS.c.record_type == record_type, _QS.c.stated_code.in_(_STATED_CODES), *in_period, latest)
+            .group_by(_QS.c.stated_code)
         )
-        .group_by(_QS.c.record_type, _QS.c.stated_code)
-    )
+
     groups: dict[str, Counter[str]] = {"ppn": Counter(), "incident": Counter()}
-    children: Counter[str] = Counter()
-    for record_type, code, latest, latest_stated in conn.execute(counts):
-        children[record_type] += latest
-        if code is not None:
-            groups[record_type][ethnic_group(code)] += latest_stated
+    total: Counter[str] = Counter()
+    counts = union_all(*(query(t) for t in groups for query in (children, by_code)))
+    for record_type, code, n in conn.execute(counts).all():
+        if code is None:
+            total[record_type] += n
+        else:
+            groups[record_type][ethnic_group(code)] += n
     for record_type, by_group in groups.items():
-        by_group["Not stated"] = children[record_type] - sum(by_group.values())
+        by_group["Not stated"] = total[record_type] - sum(by_group.values())
     return groups
 
 

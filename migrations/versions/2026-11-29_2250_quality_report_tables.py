@@ -72,7 +72,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('incident_child', schema=None) as batch_op:
         batch_op.create_index('ix_incident_child_child', ['child_id'], unique=False)
-        batch_op.create_index('ix_incident_child_report', ['occurred_at', 'arrested', 'victim', 'injury_severity', 'first_ppn_seconds', 'record_id'], unique=False)
+        batch_op.create_index('ix_incident_child_report', ['occurred_at', 'record_id', 'arrested', 'victim', 'injury_severity', 'first_ppn_seconds'], unique=False)
 
     op.create_table('quality_subject',
     sa.Column('record_id', sa.Uuid(), nullable=False),
@@ -89,7 +89,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('quality_subject', schema=None) as batch_op:
         batch_op.create_index('ix_quality_subject_child', ['child_id'], unique=False)
-        batch_op.create_index('ix_quality_subject_report', ['record_type', 'event_at', 'next_at', 'stated_code', 'next_stated_at'], unique=False)
+        batch_op.create_index('ix_quality_subject_children', ['record_type', 'event_at', 'next_at'], unique=False)
+        batch_op.create_index('ix_quality_subject_stated', ['record_type', 'stated_code', 'event_at', 'next_stated_at'], unique=False)
 
     bind = op.get_bind()
     op.execute(INCIDENT_CHILD.format(seconds=SECONDS[bind.dialect.name]))
@@ -101,7 +102,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table('quality_subject', schema=None) as batch_op:
-        batch_op.drop_index('ix_quality_subject_report')
+        batch_op.drop_index('ix_quality_subject_stated')
+        batch_op.drop_index('ix_quality_subject_children')
         batch_op.drop_index('ix_quality_subject_child')
 
     op.drop_table('quality_subject')
