@@ -15,7 +15,20 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, Table, and_, case, delete, func, insert, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+)
 
 from app.db import SecondsBetween
 from app.quality.models import IncidentChild, QualitySubject
@@ -124,17 +137,34 @@ def quality_subjects(*where: ColumnElement[bool]) -> Select[Any]:
     ).where(_RS.c.record_type.in_(RECORD_TYPES), _RS.c.event_at.is_not(None), *where)
 
 
+def _statements() -> list[tuple[Any, Any]]:
+    """Per table: delete the children's rows, insert them afresh (built once: ingest runs these)."""
+    out = []
+    for table, columns, rows in (
+        (_IC, INCIDENT_CHILD_COLUMNS, incident_children),
+        (_QS, QUALITY_SUBJECT_COLUMNS, quality_subjects),
+    ):
+        ids = bindparam("ids", expanding=True)
+        out.append(
+            (
+                delete(table).where(table.c.child_id.in_(ids)),
+                insert(table).from_select(columns, rows(_RS.c.child_id.in_(ids))),
+            )
+        )
+    return out
+
+
+_REFRESH = _statements()
+
+
 def refresh(conn: Connection, child_ids: Iterable[uuid.UUID]) -> None:
     """Rewrite the rows of these children (those a change may have touched, before and after it)."""
     ids = sorted(set(child_ids))
     if not ids:
         return
-    for table, columns, rows in (
-        (_IC, INCIDENT_CHILD_COLUMNS, incident_children),
-        (_QS, QUALITY_SUBJECT_COLUMNS, quality_subjects),
-    ):
-        conn.execute(delete(table).where(table.c.child_id.in_(ids)))
-        conn.execute(insert(table).from_select(columns, rows(_RS.c.child_id.in_(ids))))
+    for remove, add in _REFRESH:
+        conn.execute(remove, {"ids": ids})
+        conn.execute(add, {"ids": ids})
 
 
 def at_risk(injury_severities: Iterable[str]) -> ColumnElement[bool]:
