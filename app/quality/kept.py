@@ -20,6 +20,7 @@ from sqlalchemy import (
     Connection,
     Select,
     Table,
+    Uuid,
     and_,
     bindparam,
     case,
@@ -144,7 +145,7 @@ def _statements() -> list[tuple[Any, Any]]:
         (_IC, INCIDENT_CHILD_COLUMNS, incident_children),
         (_QS, QUALITY_SUBJECT_COLUMNS, quality_subjects),
     ):
-        ids = bindparam("ids", expanding=True)
+        ids = bindparam("ids", expanding=True, type_=Uuid())
         out.append(
             (
                 delete(table).where(table.c.child_id.in_(ids)),
