@@ -5,8 +5,9 @@ records of those types: whether a PPN followed an incident in time, and which of
 is their latest. So whenever a child's incident or PPN subjects change (a record stored or amended,
 children merged or split, ``shield quality recheck`` correcting an ethnicity), ``refresh``
 rewrites all of that child's rows from ``record_subject``, ``incident`` and ``ppn``, in the
-writer's transaction: a child has a few dozen records at most, so a DELETE and an INSERT ...
-SELECT per table. Revision 0008 fills both tables with the same statements over every child.
+writer's transaction and after its last change to them: a child has a few dozen records at most,
+so a DELETE and an INSERT ... SELECT per table. Revision 0008 fills both tables with the same
+statements over every child.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from sqlalchemy import (
     select,
 )
 
+from app.audit.chain import take_turn
 from app.db import SecondsBetween
 from app.quality.models import IncidentChild, QualitySubject
 from app.records.codes import NOT_STATED
@@ -163,6 +165,10 @@ def refresh(conn: Connection, child_ids: Iterable[uuid.UUID]) -> None:
     ids = sorted(set(child_ids))
     if not ids:
         return
+    # Two writers touching one child at once (a PPN and an incident arriving together) must not
+    # each compute the rows without the other's record: refreshes take turns until commit, so the
+    # later one sees the earlier one's records. Every writer refreshes after its last change.
+    take_turn(conn)
     for remove, add in _REFRESH:
         conn.execute(remove, {"ids": ids})
         conn.execute(add, {"ids": ids})
