@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0008'
-down_revision: str | None = '0007'
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -57,40 +57,52 @@ SELECT rs.record_id, rs.position, rs.child_id, rs.record_type, rs.event_at,
 
 
 def upgrade() -> None:
-    op.create_table('incident_child',
-    sa.Column('record_id', sa.Uuid(), nullable=False),
-    sa.Column('position', sa.Integer(), nullable=False),
-    sa.Column('child_id', sa.Uuid(), nullable=False),
-    sa.Column('occurred_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('arrested', sa.Boolean(), nullable=False),
-    sa.Column('victim', sa.Boolean(), nullable=False),
-    sa.Column('injury_severity', sa.String(length=30), nullable=True),
-    sa.Column('first_ppn_seconds', sa.Float(), nullable=True),
-    sa.ForeignKeyConstraint(['child_id'], ['child.id'], name=op.f('fk_incident_child_child_id_child')),
-    sa.ForeignKeyConstraint(['record_id'], ['record.id'], name=op.f('fk_incident_child_record_id_record'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('record_id', 'position', name=op.f('pk_incident_child'))
+    op.create_table(
+        "incident_child",
+        sa.Column("record_id", sa.Uuid(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("child_id", sa.Uuid(), nullable=False),
+        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("arrested", sa.Boolean(), nullable=False),
+        sa.Column("victim", sa.Boolean(), nullable=False),
+        sa.Column("injury_severity", sa.String(length=30), nullable=True),
+        sa.Column("first_ppn_seconds", sa.Float(), nullable=True),
+        sa.ForeignKeyConstraint(["child_id"], ["child.id"], name=op.f("fk_incident_child_child_id_child")),
+        sa.ForeignKeyConstraint(
+            ["record_id"], ["record.id"], name=op.f("fk_incident_child_record_id_record"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("record_id", "position", name=op.f("pk_incident_child")),
     )
-    with op.batch_alter_table('incident_child', schema=None) as batch_op:
-        batch_op.create_index('ix_incident_child_child', ['child_id'], unique=False)
-        batch_op.create_index('ix_incident_child_report', ['occurred_at', 'record_id', 'arrested', 'victim', 'injury_severity', 'first_ppn_seconds'], unique=False)
+    with op.batch_alter_table("incident_child", schema=None) as batch_op:
+        batch_op.create_index("ix_incident_child_child", ["child_id"], unique=False)
+        batch_op.create_index(
+            "ix_incident_child_report",
+            ["occurred_at", "record_id", "arrested", "victim", "injury_severity", "first_ppn_seconds"],
+            unique=False,
+        )
 
-    op.create_table('quality_subject',
-    sa.Column('record_id', sa.Uuid(), nullable=False),
-    sa.Column('position', sa.Integer(), nullable=False),
-    sa.Column('child_id', sa.Uuid(), nullable=False),
-    sa.Column('record_type', sa.String(length=30), nullable=False),
-    sa.Column('event_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('stated_code', sa.String(length=2), nullable=True),
-    sa.Column('next_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('next_stated_at', sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['child_id'], ['child.id'], name=op.f('fk_quality_subject_child_id_child')),
-    sa.ForeignKeyConstraint(['record_id'], ['record.id'], name=op.f('fk_quality_subject_record_id_record'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('record_id', 'position', name=op.f('pk_quality_subject'))
+    op.create_table(
+        "quality_subject",
+        sa.Column("record_id", sa.Uuid(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("child_id", sa.Uuid(), nullable=False),
+        sa.Column("record_type", sa.String(length=30), nullable=False),
+        sa.Column("event_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("stated_code", sa.String(length=2), nullable=True),
+        sa.Column("next_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("next_stated_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["child_id"], ["child.id"], name=op.f("fk_quality_subject_child_id_child")),
+        sa.ForeignKeyConstraint(
+            ["record_id"], ["record.id"], name=op.f("fk_quality_subject_record_id_record"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("record_id", "position", name=op.f("pk_quality_subject")),
     )
-    with op.batch_alter_table('quality_subject', schema=None) as batch_op:
-        batch_op.create_index('ix_quality_subject_child', ['child_id'], unique=False)
-        batch_op.create_index('ix_quality_subject_children', ['record_type', 'event_at', 'next_at'], unique=False)
-        batch_op.create_index('ix_quality_subject_stated', ['record_type', 'stated_code', 'event_at', 'next_stated_at'], unique=False)
+    with op.batch_alter_table("quality_subject", schema=None) as batch_op:
+        batch_op.create_index("ix_quality_subject_child", ["child_id"], unique=False)
+        batch_op.create_index("ix_quality_subject_children", ["record_type", "event_at", "next_at"], unique=False)
+        batch_op.create_index(
+            "ix_quality_subject_stated", ["record_type", "stated_code", "event_at", "next_stated_at"], unique=False
+        )
 
     bind = op.get_bind()
     op.execute(INCIDENT_CHILD.format(seconds=SECONDS[bind.dialect.name]))
@@ -101,14 +113,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('quality_subject', schema=None) as batch_op:
-        batch_op.drop_index('ix_quality_subject_stated')
-        batch_op.drop_index('ix_quality_subject_children')
-        batch_op.drop_index('ix_quality_subject_child')
+    with op.batch_alter_table("quality_subject", schema=None) as batch_op:
+        batch_op.drop_index("ix_quality_subject_stated")
+        batch_op.drop_index("ix_quality_subject_children")
+        batch_op.drop_index("ix_quality_subject_child")
 
-    op.drop_table('quality_subject')
-    with op.batch_alter_table('incident_child', schema=None) as batch_op:
-        batch_op.drop_index('ix_incident_child_report')
-        batch_op.drop_index('ix_incident_child_child')
+    op.drop_table("quality_subject")
+    with op.batch_alter_table("incident_child", schema=None) as batch_op:
+        batch_op.drop_index("ix_incident_child_report")
+        batch_op.drop_index("ix_incident_child_child")
 
-    op.drop_table('incident_child')
+    op.drop_table("incident_child")
