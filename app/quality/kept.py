@@ -162,7 +162,8 @@ _REFRESH = _statements()
 
 def refresh(conn: Connection, child_ids: Iterable[uuid.UUID]) -> None:
     """Rewrite the rows of these children (those a change may have touched, before and after it)."""
-    ids = sorted(set(child_ids))
+    # As UUIDs whatever the caller read them as (a column typed by its foreign key may give text).
+    ids = sorted({i if isinstance(i, uuid.UUID) else uuid.UUID(str(i)) for i in child_ids})
     if not ids:
         return
     # Two writers touching one child at once (a PPN and an incident arriving together) must not
