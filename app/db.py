@@ -304,10 +304,13 @@ def for_reporting(conn: Connection) -> None:
     """Prepare this transaction for a few aggregate queries over many rows.
 
     PostgreSQL: no JIT compilation. Its cost model switches JIT on for report-sized queries, and
-    compiling them took longer (over half a second) than running them. SQLite has no JIT.
+    compiling them took longer (over half a second) than running them. And room to group in
+    memory: the quality report groups an incident's rows over a year (64,000 incidents at 100,000
+    PPNs), which the default 4 MB spilled to disk in batches. SQLite has neither setting.
     """
     if conn.dialect.name == "postgresql":
         conn.execute(text("SET LOCAL jit = off"))
+        conn.execute(text("SET LOCAL work_mem = '64MB'"))
 
 
 def plan_for_these_values(conn: Connection) -> None:

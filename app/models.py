@@ -3,6 +3,7 @@
 from app.audit.models import AccessNotification, AuditEvent, AuditEventChild, BreakGlassGrant
 from app.briefing.models import MeetingAction
 from app.people.models import Child, ChildIdentifier, ChildMerge, IdentityReview, PersonIndex, PersonKey
+from app.quality.models import IncidentChild, QualitySubject
 from app.records.models import (
     AeAttendance,
     EducationReport,
@@ -24,6 +25,8 @@ __all__ = [
     "ChildIdentifier",
     "ChildMerge",
     "IdentityReview",
+    "IncidentChild",
+    "QualitySubject",
     "PersonIndex",
     "PersonKey",
     "EducationReport",

@@ -91,6 +91,15 @@ _HEAD = select(AuditEvent.seq, AuditEvent.entry_hash).order_by(AuditEvent.seq.de
 _INSERT = insert(AuditEvent.__table__)
 
 
+def take_turn(conn: Connection) -> None:
+    """Wait, until this transaction commits, for the turn every audited writer takes on the chain.
+
+    For derived rows that must see what concurrent writers committed (app.quality.kept): taking
+    the same turn as the audit append, not a lock of their own, leaves no two locks to deadlock on.
+    """
+    serialise_appenders(conn, _CHAIN_LOCK)
+
+
 def append(conn: Connection, entry: Entry, now: datetime | None = None) -> int:
     """Append ``entry`` in the connection's transaction and return its sequence number.
 

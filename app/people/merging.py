@@ -19,6 +19,7 @@ from sqlalchemy import Connection, bindparam, select, update
 from app.errors import ProblemError
 from app.people.linking import surviving_child
 from app.people.models import Child, ChildIdentifier, ChildMerge, PersonIndex
+from app.quality import kept
 from app.records.models import RecordSubject
 
 # Identifiers of which a child has exactly one: two different ones are two children, whatever a
@@ -104,7 +105,15 @@ def split(conn: Connection, merge_id: uuid.UUID, reason: str, by: str, now: date
 
 def _move(conn: Connection, moved: dict[str, Any], to: uuid.UUID) -> None:
     if moved["record_subject"]:
-        conn.execute(_MOVE_SUBJECT, [{"r": uuid.UUID(r), "p": p, "to": to} for r, p in moved["record_subject"]])
+        rows = [{"r": uuid.UUID(r), "p": p, "to": to} for r, p in moved["record_subject"]]
+        # Whoever the rows are with now (the survivor, or where a later merge took them), and their
+        # new child: their incidents and PPNs pair differently for the "no PPN in time" rule.
+        before = conn.execute(
+            select(RecordSubject.child_id).where(RecordSubject.record_id.in_({row["r"] for row in rows}))
+        ).scalars()
+        touched = {to, *before}
+        conn.execute(_MOVE_SUBJECT, rows)
+        kept.refresh(conn, touched)
     for model, key in ((ChildIdentifier, "child_identifier"), (PersonIndex, "person_index")):
         if moved[key]:
             table = model.__table__

@@ -3,7 +3,9 @@
 Stored PPNs carry what the report counts (``ppn.finding_mask``, ``ppn.self_defined_code``,
 ``ppn.submission_delay_seconds`` and the subject's ``record_subject.self_defined_code``), as
 the rules stood when each PPN arrived. After a rule changes, or for PPNs stored before revision
-0003 (whose columns are NULL), ``recheck`` recomputes them from each PPN's current version.
+0003 (whose columns are NULL), ``recheck`` recomputes them from each PPN's current version, and
+refreshes what the report keeps about those children's records (app.quality.kept: the ethnicity
+in quality_subject). incident_child depends on no rule, so a rule change leaves it as it is.
 
 PPNs are taken in record id order, a chunk per write transaction: an interrupted run keeps the
 chunks it committed and can resume after the last one (``after``), and running it again changes
@@ -25,6 +27,7 @@ from sqlalchemy import Connection, Table, and_, bindparam, func, select, update
 
 from app.audit.chain import Actor, Entry, append
 from app.db import Database
+from app.quality import kept
 from app.quality.check import findings
 from app.quality.rules import QualityRules, finding_mask
 from app.records.kinds import KINDS
@@ -160,6 +163,9 @@ def recheck(
                 if changes:
                     conn.execute(_SET_PPN, changes)
                     conn.execute(_SET_SUBJECT, changes)
+                    # A subject's ethnicity changed: what the report keeps about their records too.
+                    rids = [c["rid"] for c in changes]
+                    kept.refresh(conn, conn.execute(select(_RS.c.child_id).where(_RS.c.record_id.in_(rids))).scalars())
             report.checked += len(rows)
             report.changed += len(changes)
             after = report.last_id = rows[-1][0]

@@ -11,25 +11,42 @@ from __future__ import annotations
 import math
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, Connection, Select, Table, and_, case, distinct, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    String,
+    Table,
+    case,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 
-from app.db import SecondsBetween, for_reporting
+from app.db import for_reporting
+from app.quality.kept import at_risk, is_stated
+from app.quality.models import IncidentChild, QualitySubject
 from app.quality.rules import FINDING_BITS, PPN_RULES, EthnicGroup, NoPpnRule, QualityRules
-from app.records.codes import NOT_STATED, ethnic_group
-from app.records.models import Incident, Ppn, RecordSubject
+from app.records.codes import NOT_STATED, SDE_CODES, ethnic_group
+from app.records.models import Ppn
 
 GroupBy = Literal["district", "team", "month"]
 GROUPS: tuple[str, ...] = get_args(EthnicGroup)
 
 _P: Table = Ppn.__table__  # type: ignore[assignment]
-_RS: Table = RecordSubject.__table__  # type: ignore[assignment]
-_I: Table = Incident.__table__  # type: ignore[assignment]
+_IC: Table = IncidentChild.__table__  # type: ignore[assignment]
+_QS: Table = QualitySubject.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -154,52 +171,83 @@ def _hours(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds / 3600, 2)
 
 
-def _group_key(group_by: GroupBy | None, period: Period) -> ColumnElement[Any] | None:
+def _group_key(group_by: GroupBy | None) -> ColumnElement[Any] | None:
+    """The column PPNs are grouped by, for the groupings that are a column."""
     if group_by == "district":
         return _P.c.officer_district
     if group_by == "team":
         return _P.c.officer_team
-    if group_by == "month":
-        # Local calendar months without the databases' date functions (which differ, and SQLite
-        # has no time zones): the month is the first boundary the UTC timestamp falls before.
-        return case(*((_P.c.submitted_at < end, label) for label, end in period.months()))
     return None
 
 
-def _stated(code: ColumnElement[Any]) -> ColumnElement[bool]:
-    return and_(code.is_not(None), code != NOT_STATED)
+def _slices(period: Period, group_by: GroupBy | None) -> list[tuple[str | None, datetime, datetime]]:
+    """The stretches of submission time counted separately: each local calendar month of the
+    period by month (one index range each, so no expression decides each PPN's month), else the
+    whole period."""
+    if group_by != "month":
+        return [(None, period.start, period.end)]
+    slices, start = [], period.start
+    for label, end in period.months():
+        slices.append((label, start, end))
+        start = end
+    return slices
+
+
+def _label(group: str | None) -> ColumnElement[Any]:
+    return (null() if group is None else literal(group, String())).label("grp")
+
+
+# SQLite allows 500 SELECTs in one UNION ALL; a month each, a longer period takes more statements.
+_UNION = 100
+
+
+def _per_slice(period: Period, group_by: GroupBy | None, query: Any) -> Iterator[Select[Any]]:
+    """``query(group, start, end)`` for each slice of the period, as few UNION ALL statements."""
+    parts = [query(label, start, end) for label, start, end in _slices(period, group_by)]
+    for i in range(0, len(parts), _UNION):
+        chunk = parts[i : i + _UNION]
+        yield chunk[0] if len(chunk) == 1 else union_all(*chunk)  # type: ignore[misc]
+
+
+@lru_cache(maxsize=4096)
+def _failed(mask: int | None) -> tuple[str, ...]:
+    """The rules a finding mask says failed: a few thousand distinct masks, each decoded once."""
+    return tuple(rule_id for rule_id, bit in FINDING_BITS.items() if mask and mask >> bit & 1)
 
 
 @dataclass
 class _Tally:
     ppns: int = 0
-    no_findings: int = 0
     stated: int = 0
-    failures: Counter[str] = field(default_factory=Counter)
+    masks: Counter[int | None] = field(default_factory=Counter)
     delays: list[float] = field(default_factory=list)
 
-    def count(self, mask: int | None, stated: bool, n: int) -> None:
+    def count(self, mask: int | None, stated: int, n: int) -> None:
         self.ppns += n
-        self.stated += n if stated else 0
-        if mask == 0:
-            self.no_findings += n
-        for rule_id, bit in FINDING_BITS.items():
-            if mask and mask >> bit & 1:
-                self.failures[rule_id] += n
+        self.stated += stated
+        self.masks[mask] += n
 
     def add(self, other: _Tally) -> None:
         self.ppns += other.ppns
-        self.no_findings += other.no_findings
         self.stated += other.stated
-        self.failures.update(other.failures)
+        self.masks.update(other.masks)
         self.delays.extend(other.delays)
+
+    def failures(self) -> Counter[str]:
+        """PPNs failing each rule."""
+        failures: Counter[str] = Counter()
+        for mask, n in self.masks.items():
+            for rule_id in _failed(mask):
+                failures[rule_id] += n
+        return failures
 
     def scope(self, group: str | None, rules: QualityRules) -> Scope:
         delays = sorted(self.delays)
+        failures, no_findings = self.failures(), self.masks[0]
         return Scope(
             group=group,
             ppns=self.ppns,
-            no_findings=Share(count=self.no_findings, rate=_rate(self.no_findings, self.ppns)),
+            no_findings=Share(count=no_findings, rate=_rate(no_findings, self.ppns)),
             ethnicity_recorded=Share(count=self.stated, rate=_rate(self.stated, self.ppns)),
             submission_delay=Delay(
                 measured=len(delays),
@@ -210,8 +258,8 @@ class _Tally:
                 RuleRate(
                     rule_id=r,
                     severity=rules.rule(r).severity,
-                    failures=self.failures[r],
-                    rate=_rate(self.failures[r], self.ppns),
+                    failures=failures[r],
+                    rate=_rate(failures[r], self.ppns),
                 )
                 for r in PPN_RULES
             ],
@@ -219,31 +267,43 @@ class _Tally:
 
 
 def _tallies(conn: Connection, period: Period, group_by: GroupBy | None) -> dict[str | None, _Tally]:
-    """Counts by group, finding mask and whether ethnicity was stated: a few hundred rows for
-    100,000 PPNs, read from the covering index; the masks are decoded here."""
-    key = _group_key(group_by, period)
-    ppns = (
-        select(
-            *([key.label("grp")] if key is not None else []),
-            _P.c.finding_mask.label("mask"),
-            case((_stated(_P.c.self_defined_code), 1), else_=0).label("stated"),
-            _P.c.submission_delay_seconds.label("delay"),
+    """Counts by group and finding mask, with how many stated an ethnicity (a few thousand rows
+    for 100,000 PPNs; each distinct mask is decoded once, in ``_Tally.failures``), then each
+    measured delay for the percentiles; both read from ix_ppn_quality."""
+    key = _group_key(group_by)
+
+    def ppns(start: datetime, end: datetime) -> Any:
+        return (
+            select(
+                *([key.label("grp")] if key is not None else []),
+                _P.c.finding_mask.label("mask"),
+                case((is_stated(_P.c.self_defined_code), 1), else_=0).label("stated"),
+                _P.c.submission_delay_seconds.label("delay"),
+            )
+            .where(_P.c.submitted_at >= start, _P.c.submitted_at < end)
+            .subquery("ppns")
         )
-        .where(_P.c.submitted_at >= period.start, _P.c.submitted_at < period.end)
-        .subquery("ppns")
-    )
-    # Grouping by the subquery's columns, not by expressions: PostgreSQL does not see two copies
-    # of an expression with bound parameters as the same grouping.
-    grp = [ppns.c.grp] if key is not None else []
+
+    def counts(label: str | None, start: datetime, end: datetime) -> Select[Any]:
+        p = ppns(start, end)
+        # Grouping by the subquery's columns, not by expressions: PostgreSQL does not see two
+        # copies of an expression with bound parameters as the same grouping.
+        grp = [p.c.grp] if key is not None else []
+        return select(grp[0] if grp else _label(label), p.c.mask, func.sum(p.c.stated), func.count()).group_by(
+            *grp, p.c.mask
+        )
+
+    def delays(label: str | None, start: datetime, end: datetime) -> Select[Any]:
+        p = ppns(start, end)
+        return select(p.c.grp if key is not None else _label(label), p.c.delay).where(p.c.delay.is_not(None))
+
     tallies: dict[str | None, _Tally] = defaultdict(_Tally)
-    counts = select(*grp, ppns.c.mask, ppns.c.stated, func.count()).group_by(*grp, ppns.c.mask, ppns.c.stated)
-    for row in conn.execute(counts):
-        g, (mask, stated, n) = (row[0], row[1:]) if grp else (None, row)
-        tallies[g].count(mask, bool(stated), n)
-    delays = select(*grp, ppns.c.delay).where(ppns.c.delay.is_not(None))
-    for row in conn.execute(delays):
-        g, seconds = (row[0], row[1]) if grp else (None, row[0])
-        tallies[g].delays.append(seconds)
+    for statement in _per_slice(period, group_by, counts):
+        for g, mask, stated, n in conn.execute(statement).all():
+            tallies[g].count(mask, stated, n)
+    for statement in _per_slice(period, group_by, delays):
+        for g, seconds in conn.execute(statement).all():
+            tallies[g].delays.append(seconds)
     return tallies
 
 
@@ -262,48 +322,20 @@ def _closed(rule: NoPpnRule, period: Period, now: datetime) -> datetime:
 
 
 def _at_risk_children(rule: NoPpnRule, period: Period, now: datetime) -> Select[Any]:
-    """The (incident, child) pairs the cross-record rule applies to: incidents in the period whose
-    window has closed, and their children who were arrested or were victims with a listed injury."""
-    at_risk = or_(
-        _RS.c.arrested.is_(True),
-        and_(_RS.c.role == "victim", _I.c.injury_severity.in_(rule.injury_severities)),
+    """The (incident, child) pairs the cross-record rule applies to, from incident_child (kept by
+    app.quality.kept): incidents in the period whose window has closed, and their children who
+    were arrested or were victims with a listed injury; with whether a PPN came in time."""
+    late = or_(_IC.c.first_ppn_seconds.is_(None), _IC.c.first_ppn_seconds > rule.hours * 3600)
+    return select(
+        _IC.c.occurred_at,
+        _IC.c.record_id.label("incident_id"),
+        _IC.c.child_id,
+        case((late, 1), else_=0).label("missing"),
+    ).where(
+        _IC.c.occurred_at >= period.start,
+        _IC.c.occurred_at < _closed(rule, period, now),
+        at_risk(rule.injury_severities),
     )
-    closed = _closed(rule, period, now)
-    return (
-        select(_I.c.record_id.label("incident_id"), _RS.c.child_id)
-        .select_from(_I.join(_RS, _RS.c.record_id == _I.c.record_id))
-        .where(_I.c.occurred_at >= period.start, _I.c.occurred_at < closed, at_risk)
-    )
-
-
-def _ppn_in_time(rule: NoPpnRule, period: Period, now: datetime) -> ColumnElement[bool]:
-    """For a pair above: a PPN for that child, submitted in the window after the incident, and
-    linked to it (its occurrence_ref is the incident's crime_ref, or one of the two is missing)."""
-    ppn_subject = _RS.alias("ppn_subject")
-    window = timedelta(hours=rule.hours)
-    return (
-        select(ppn_subject.c.id)
-        .join(_P, _P.c.record_id == ppn_subject.c.record_id)
-        .where(
-            # The child's PPNs from the incident on: one range of ix_record_subject_child.
-            ppn_subject.c.child_id == _RS.c.child_id,
-            ppn_subject.c.record_type == "ppn",
-            ppn_subject.c.event_at >= _I.c.occurred_at,
-            # Implied by the two lines around it, but constant: they bound the PPNs considered at
-            # all, which lets PostgreSQL hash just those instead of probing per pair.
-            ppn_subject.c.event_at >= period.start,
-            ppn_subject.c.event_at <= _closed(rule, period, now) + window,
-            SecondsBetween(ppn_subject.c.event_at, _I.c.occurred_at) <= rule.hours * 3600,
-            or_(_P.c.occurrence_ref == _I.c.crime_ref, _P.c.occurrence_ref.is_(None), _I.c.crime_ref.is_(None)),
-        )
-        .exists()
-    )
-
-
-def _without_ppn(rule: NoPpnRule, period: Period, now: datetime) -> Select[Any]:
-    # NOT EXISTS in the WHERE clause, not EXISTS in the select list: PostgreSQL then plans a hash
-    # anti-join instead of one index probe per pair (a fifth of the time over a year).
-    return _at_risk_children(rule, period, now).where(~_ppn_in_time(rule, period, now))
 
 
 def children_without_ppn(
@@ -311,46 +343,72 @@ def children_without_ppn(
 ) -> list[tuple[uuid.UUID, uuid.UUID]]:
     """The (incident, child) pairs behind the report's count. Not served by the API: the quality
     lead's role reads aggregates only; a follow-up list would need its own policy decision."""
-    return sorted((incident_id, child_id) for incident_id, child_id in conn.execute(_without_ppn(rule, period, now)))
+    pairs = _at_risk_children(rule, period, now).subquery("pairs")
+    missing = select(pairs.c.incident_id, pairs.c.child_id).where(pairs.c.missing == 1)
+    return sorted((incident_id, child_id) for incident_id, child_id in conn.execute(missing))
 
 
 def missing_ppns(conn: Connection, rule: NoPpnRule, period: Period, now: datetime) -> MissingPpns:
-    """The cross-record rule's counts, computed in the database."""
-    eligible = _at_risk_children(rule, period, now).subquery("eligible")
-    missing = _without_ppn(rule, period, now).subquery("missing")
-    eligible_incidents = conn.execute(select(func.count(distinct(eligible.c.incident_id)))).scalar_one()
-    incidents, children = conn.execute(select(func.count(distinct(missing.c.incident_id)), func.count())).one()
+    """The cross-record rule's counts: one pass over the period's rows of ix_incident_child_report,
+    an incident's rows side by side (same time, same id)."""
+    pairs = _at_risk_children(rule, period, now).subquery("pairs")
+    by_incident = (
+        select(func.sum(pairs.c.missing).label("missing"))
+        .group_by(pairs.c.occurred_at, pairs.c.incident_id)
+        .subquery("by_incident")
+    )
+    counts = select(
+        func.count(),
+        func.coalesce(func.sum(case((by_incident.c.missing > 0, 1), else_=0)), 0),
+        func.coalesce(func.sum(by_incident.c.missing), 0),
+    )
+    eligible_incidents, incidents, children = conn.execute(counts).one()
     return MissingPpns(eligible_incidents, incidents, children)
 
 
-def _children_by_group(conn: Connection, record_type: str, period: Period) -> Counter[str]:
-    """Distinct children in records of ``record_type`` in the period, each counted once, in the
-    group of the latest stated self-defined ethnicity those records give them ("Not stated" if
-    none). Read from ix_record_subject_event alone."""
-    code = _RS.c.self_defined_code
-    ranked = (
-        select(
-            code.label("code"),
-            func.row_number()
-            .over(
-                partition_by=_RS.c.child_id, order_by=(case((_stated(code), 1), else_=0).desc(), _RS.c.event_at.desc())
-            )
-            .label("rank"),
+# Every stated self-defined code (stored codes are normalised to the 18+1 list).
+_STATED_CODES = sorted(c for c in SDE_CODES if c != NOT_STATED)
+
+
+def _children_by_group(conn: Connection, period: Period) -> dict[str, Counter[str]]:
+    """By record type (PPN, incident): distinct children in those records in the period, each
+    counted once, in the group of the latest stated self-defined ethnicity those records give them
+    ("Not stated" if none). A child's latest record in the period is the one whose next record came
+    after it (quality_subject.next_at), and likewise for stated ones: so index range scans that
+    count, without ranking each child's records."""
+    in_period = (_QS.c.event_at >= period.start, _QS.c.event_at < period.end)
+
+    def children(record_type: str) -> Select[Any]:
+        latest = or_(_QS.c.next_at.is_(None), _QS.c.next_at >= period.end)
+        return select(literal(record_type, String()), null(), func.count()).where(
+            _QS.c.record_type == record_type, *in_period, latest
         )
-        .where(_RS.c.record_type == record_type, _RS.c.event_at >= period.start, _RS.c.event_at < period.end)
-        .subquery("ranked")
-    )
-    by_code = select(ranked.c.code, func.count()).where(ranked.c.rank == 1).group_by(ranked.c.code)
-    groups: Counter[str] = Counter()
-    for sde, n in conn.execute(by_code):
-        groups[ethnic_group(sde)] += n
+
+    def by_code(record_type: str) -> Select[Any]:
+        latest = or_(_QS.c.next_stated_at.is_(None), _QS.c.next_stated_at >= period.end)
+        return (
+            select(literal(record_type, String()), _QS.c.stated_code, func.count())
+            .where(_QS.c.record_type == record_type, _QS.c.stated_code.in_(_STATED_CODES), *in_period, latest)
+            .group_by(_QS.c.stated_code)
+        )
+
+    groups: dict[str, Counter[str]] = {"ppn": Counter(), "incident": Counter()}
+    total: Counter[str] = Counter()
+    counts = union_all(*(query(t) for t in groups for query in (children, by_code)))
+    for record_type, code, n in conn.execute(counts).all():
+        if code is None:
+            total[record_type] += n
+        else:
+            groups[record_type][ethnic_group(code)] += n
+    for record_type, by_group in groups.items():
+        by_group["Not stated"] = total[record_type] - sum(by_group.values())
     return groups
 
 
 def _disproportionality(conn: Connection, rules: QualityRules, period: Period) -> Disproportionality:
     reference = rules.file.reference_population
-    in_ppns = _children_by_group(conn, "ppn", period)
-    in_incidents = _children_by_group(conn, "incident", period)
+    by_type = _children_by_group(conn, period)
+    in_ppns, in_incidents = by_type["ppn"], by_type["incident"]
     ppn_total = sum(in_ppns[g] for g in GROUPS)
     incident_total = sum(in_incidents[g] for g in GROUPS)
 

@@ -25,6 +25,7 @@ from app.db import Database, utc_now
 from app.errors import ProblemError, pydantic_errors, validation_problem
 from app.people.identifiers import name_key
 from app.people.linking import Thresholds, resolve_child
+from app.quality import kept
 from app.quality.check import Finding, findings
 from app.quality.rules import QualityRules, finding_mask
 from app.records.kinds import Clock, RecordKind
@@ -175,6 +176,7 @@ def _store(
         _add_version(conn, record_id, record.version, body, digest, writer, now)
         conn.execute(insert(kind.table.__table__), {"record_id": record_id, **_columns(kind, record, found)})
         children = _link(conn, record_id, kind, record, [], thresholds)
+        _refresh_quality(conn, kind, children)
         return _result(record_id, record, record.version, kind, "created", children, found)
 
     record_id, current = existing
@@ -202,7 +204,17 @@ def _store(
     conn.execute(update(table).where(table.c.record_id == record_id).values(**_columns(kind, record, found)))
     conn.execute(_UNLINK, {"record_id": record_id})
     children = _link(conn, record_id, kind, record, previous, thresholds)
+    _refresh_quality(conn, kind, children, [child_id for _, child_id, *_ in previous])
     return _result(record_id, record, record.version, kind, "amended", children, found)
+
+
+def _refresh_quality(
+    conn: Connection, kind: RecordKind, children: list[LinkedChild], before: list[uuid.UUID] | None = None
+) -> None:
+    """An incident or PPN changes what the "no PPN in time" rule keeps for its children, as they
+    are now and as the version before linked them."""
+    if kind.name in kept.RECORD_TYPES:
+        kept.refresh(conn, [uuid.UUID(c.child_id) for c in children] + (before or []))
 
 
 def _columns(kind: RecordKind, record: RecordIn, found: list[Finding] | None) -> dict[str, Any]:

@@ -1,0 +1,180 @@
+"""Keeping the quality report's own tables (app.quality.models) in step with the records.
+
+Both tables hold, per incident or PPN subject, figures that depend on the same child's other
+records of those types: whether a PPN followed an incident in time, and which of a child's records
+is their latest. So whenever a child's incident or PPN subjects change (a record stored or amended,
+children merged or split, ``shield quality recheck`` correcting an ethnicity), ``refresh``
+rewrites all of that child's rows from ``record_subject``, ``incident`` and ``ppn``, in the
+writer's transaction and after its last change to them: a child has a few dozen records at most,
+so a DELETE and an INSERT ... SELECT per table. Revision 0008 fills both tables with the same
+statements over every child.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    Uuid,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+)
+
+from app.audit.chain import take_turn
+from app.db import SecondsBetween
+from app.quality.models import IncidentChild, QualitySubject
+from app.records.codes import NOT_STATED
+from app.records.models import Incident, Ppn, RecordSubject
+
+_IC: Table = IncidentChild.__table__  # type: ignore[assignment]
+_QS: Table = QualitySubject.__table__  # type: ignore[assignment]
+_RS: Table = RecordSubject.__table__  # type: ignore[assignment]
+_I: Table = Incident.__table__  # type: ignore[assignment]
+_P: Table = Ppn.__table__  # type: ignore[assignment]
+# The record types whose subjects the tables hold or depend on.
+RECORD_TYPES = ("incident", "ppn")
+
+
+def is_stated(code: ColumnElement[Any]) -> ColumnElement[bool]:
+    """A self-defined ethnicity that says something: recorded, and not 'not stated'."""
+    return and_(code.is_not(None), code != NOT_STATED)
+
+
+def _first_ppn_seconds() -> ColumnElement[Any]:
+    """For the incident subject in the outer query: seconds to that child's first linked PPN at or
+    after the incident (the PPN's event time is its submission)."""
+    ppn_subject = _RS.alias("ppn_subject")
+    return (
+        select(func.min(SecondsBetween(ppn_subject.c.event_at, _I.c.occurred_at)))
+        .select_from(ppn_subject.join(_P, _P.c.record_id == ppn_subject.c.record_id))
+        .where(
+            # The child's PPNs from the incident on: one range of ix_record_subject_child.
+            ppn_subject.c.child_id == _RS.c.child_id,
+            ppn_subject.c.record_type == "ppn",
+            ppn_subject.c.event_at >= _I.c.occurred_at,
+            or_(_P.c.occurrence_ref == _I.c.crime_ref, _P.c.occurrence_ref.is_(None), _I.c.crime_ref.is_(None)),
+        )
+        .scalar_subquery()
+    )
+
+
+INCIDENT_CHILD_COLUMNS = [
+    "record_id",
+    "position",
+    "child_id",
+    "occurred_at",
+    "arrested",
+    "victim",
+    "injury_severity",
+    "first_ppn_seconds",
+]
+
+
+def incident_children(*where: ColumnElement[bool]) -> Select[Any]:
+    """incident_child's rows as the records give them (restricted by ``where`` on record_subject)."""
+    return (
+        select(
+            _RS.c.record_id,
+            _RS.c.position,
+            _RS.c.child_id,
+            _I.c.occurred_at,
+            _RS.c.arrested.is_(True),
+            _RS.c.role == "victim",
+            _I.c.injury_severity,
+            _first_ppn_seconds(),
+        )
+        .select_from(_RS.join(_I, _I.c.record_id == _RS.c.record_id))
+        .where(
+            _RS.c.record_type == "incident",
+            # Only these can be at risk (arrested, or a victim with a listed injury).
+            or_(_RS.c.arrested.is_(True), _RS.c.role == "victim"),
+            *where,
+        )
+    )
+
+
+QUALITY_SUBJECT_COLUMNS = [
+    "record_id",
+    "position",
+    "child_id",
+    "record_type",
+    "event_at",
+    "stated_code",
+    "next_at",
+    "next_stated_at",
+]
+
+
+def quality_subjects(*where: ColumnElement[bool]) -> Select[Any]:
+    """quality_subject's rows as the records give them (restricted by ``where`` on record_subject)."""
+    stated = is_stated(_RS.c.self_defined_code)
+    # A total order of a child's records of a type, so that exactly one is the latest before any moment.
+    order = (_RS.c.event_at, _RS.c.record_id, _RS.c.position)
+    following = func.lead(_RS.c.event_at, type_=_RS.c.event_at.type).over(
+        partition_by=(_RS.c.child_id, _RS.c.record_type), order_by=order
+    )
+    following_stated = func.lead(_RS.c.event_at, type_=_RS.c.event_at.type).over(
+        partition_by=(_RS.c.child_id, _RS.c.record_type, case((stated, 1), else_=0)), order_by=order
+    )
+    return select(
+        _RS.c.record_id,
+        _RS.c.position,
+        _RS.c.child_id,
+        _RS.c.record_type,
+        _RS.c.event_at,
+        case((stated, _RS.c.self_defined_code)),
+        following,
+        case((stated, following_stated)),
+    ).where(_RS.c.record_type.in_(RECORD_TYPES), _RS.c.event_at.is_not(None), *where)
+
+
+def _statements() -> list[tuple[Any, Any]]:
+    """Per table: delete the children's rows, insert them afresh (built once: ingest runs these)."""
+    out = []
+    for table, columns, rows in (
+        (_IC, INCIDENT_CHILD_COLUMNS, incident_children),
+        (_QS, QUALITY_SUBJECT_COLUMNS, quality_subjects),
+    ):
+        ids = bindparam("ids", expanding=True, type_=Uuid())
+        out.append(
+            (
+                delete(table).where(table.c.child_id.in_(ids)),
+                insert(table).from_select(columns, rows(_RS.c.child_id.in_(ids))),
+            )
+        )
+    return out
+
+
+_REFRESH = _statements()
+
+
+def refresh(conn: Connection, child_ids: Iterable[uuid.UUID]) -> None:
+    """Rewrite the rows of these children (those a change may have touched, before and after it)."""
+    # As UUIDs whatever the caller read them as (a column typed by its foreign key may give text).
+    ids = sorted({i if isinstance(i, uuid.UUID) else uuid.UUID(str(i)) for i in child_ids})
+    if not ids:
+        return
+    # Two writers touching one child at once (a PPN and an incident arriving together) must not
+    # each compute the rows without the other's record: refreshes take turns until commit, so the
+    # later one sees the earlier one's records. Every writer refreshes after its last change.
+    take_turn(conn)
+    for remove, add in _REFRESH:
+        conn.execute(remove, {"ids": ids})
+        conn.execute(add, {"ids": ids})
+
+
+def at_risk(injury_severities: Iterable[str]) -> ColumnElement[bool]:
+    """An incident_child row the "no PPN in time" rule applies to under these injuries."""
+    return or_(_IC.c.arrested.is_(True), and_(_IC.c.victim.is_(True), _IC.c.injury_severity.in_(injury_severities)))

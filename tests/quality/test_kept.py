@@ -1,0 +1,211 @@
+"""The quality report's own tables (incident_child, quality_subject) stay in step with the records.
+
+After every change below the stored rows must equal the rows computed afresh from the records
+(app.quality.kept.incident_children and quality_subjects), and the report must say what it should.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+
+from app.db import Database, utc_now
+from app.main import create_app
+from app.migrate import downgrade, upgrade
+from app.people.merging import merge, split
+from app.quality import kept
+from app.quality.models import IncidentChild, QualitySubject
+from app.quality.recheck import recheck
+from app.records.models import RecordSubject
+from tests.factories import incident
+from tests.quality.builders import PURPOSE, RULES, at, child, complete_ppn, hours_ago
+from tests.quality.test_no_ppn import arrested, missing, victim
+
+T0 = hours_ago(72)
+
+
+TABLES = {
+    "incident_child": (IncidentChild, kept.INCIDENT_CHILD_COLUMNS, kept.incident_children),
+    "quality_subject": (QualitySubject, kept.QUALITY_SUBJECT_COLUMNS, kept.quality_subjects),
+}
+
+
+def stored(db: Database, table: str = "incident_child") -> list[tuple]:
+    model, columns, _ = TABLES[table]
+    with db.read_session() as s:
+        return sorted(tuple(r) for r in s.execute(select(*(model.__table__.c[c] for c in columns))))
+
+
+def in_step(db: Database, table: str = "incident_child") -> list[tuple]:
+    """The stored rows of ``table``, after checking that both tables are what the records give now."""
+    for name, (_, _, rows) in TABLES.items():
+        with db.read_session() as s:
+            fresh = sorted(tuple(r) for r in s.execute(rows()))
+        assert stored(db, name) == fresh, name
+    return stored(db, table)
+
+
+def post_incident(client, auth, ref: str, persons: list[dict], version: int = 1, **fields) -> dict:
+    body = incident(
+        source_ref=f"INC-{ref}",
+        version=version,
+        crime_ref=f"13/{ref}/26",
+        occurred_at=at(T0),
+        reported_at=at(T0 + timedelta(minutes=10)),
+        persons=persons,
+        **fields,
+    )
+    r = client.post("/api/v1/incidents", json=body, headers=auth())
+    assert r.status_code in (200, 201), r.text
+    out = r.json()
+    return {"id": uuid.UUID(out["id"]), "children": [uuid.UUID(c["child_id"]) for c in out["children"]]}
+
+
+def post_ppn(client, auth, n: int, ref: str | None, after_hours: float, version: int = 1, **person) -> uuid.UUID:
+    body = complete_ppn(
+        source_ref=f"PPN-{n}",
+        version=version,
+        occurrence_ref=ref,
+        person=child(n, **person),
+        incident_occurred_at=at(T0),
+        submitted_at=at(T0 + timedelta(hours=after_hours)),
+    )
+    r = client.post("/api/v1/ppns", json=body, headers=auth())
+    assert r.status_code in (200, 201), r.text
+    return uuid.UUID(r.json()["children"][0]["child_id"])
+
+
+def test_only_arrested_children_and_victims_have_rows(client, auth, db):
+    witness = {"role": "witness", "arrested": False, "person": child(3)}
+    post_incident(client, auth, "A", [arrested(1), victim(2), witness], injury_severity="none")
+    rows = in_step(db)
+    assert [(r[1], r[4], r[5], r[6], r[7]) for r in rows] == [
+        (0, True, False, "none", None),
+        (1, False, True, "none", None),
+    ]
+
+
+def test_a_later_ppn_closes_the_gap_and_a_ppn_before_the_incident_arrived_counts(client, auth, db):
+    late_reported = post_ppn(client, auth, 2, "13/B/26", after_hours=5)  # the PPN came before the incident record
+    a = post_incident(client, auth, "A", [arrested(1)])
+    b = post_incident(client, auth, "B", [arrested(2)])
+    assert b["children"] == [late_reported]
+    assert missing(db) == {(a["id"], a["children"][0])}
+    post_ppn(client, auth, 1, "13/A/26", after_hours=23)
+    assert missing(db) == set()
+    assert {r[7] for r in in_step(db)} == {5 * 3600.0, 23 * 3600.0}
+
+
+def test_amendments_replace_the_figures(client, auth, db):
+    a = post_incident(client, auth, "A", [arrested(1), victim(2)], injury_severity="minor")
+    post_ppn(client, auth, 1, "13/A/26", after_hours=2)
+    post_ppn(client, auth, 2, "13/A/26", after_hours=3)
+    assert missing(db) == set()
+    # The PPN re-submitted about another occurrence, and the other one late: both gaps open.
+    post_ppn(client, auth, 1, "13/OTHER/26", after_hours=2, version=2)
+    post_ppn(client, auth, 2, "13/A/26", after_hours=30, version=2)
+    assert missing(db) == {(a["id"], a["children"][0]), (a["id"], a["children"][1])}
+    in_step(db)
+    # The incident amended: child 2 no longer a victim of an injury, child 1 no longer in it.
+    post_incident(client, auth, "A", [victim(2)], version=2, injury_severity="none")
+    assert missing(db) == set()
+    assert [(r[1], r[2]) for r in in_step(db)] == [(0, a["children"][1])]
+
+
+def test_merging_two_children_pairs_their_records_and_splitting_parts_them(client, auth, db):
+    a = post_incident(client, auth, "A", [arrested(1)])
+    other = post_ppn(client, auth, 9, "13/A/26", after_hours=1)  # the same boy, not yet known to be
+    assert missing(db) == {(a["id"], a["children"][0])}
+    with db.writing() as s:
+        merged = merge(s.connection(), a["children"][0], other, "same boy", "steward", utc_now())
+    assert missing(db) == set()
+    in_step(db)
+    with db.writing() as s:
+        split(s.connection(), merged.id, "two boys after all", "steward", utc_now())
+    assert missing(db) == {(a["id"], a["children"][0])}
+    in_step(db)
+
+
+def test_the_migration_fills_the_table_from_existing_records(settings, auth, fresh_url):
+    upgrade(fresh_url)
+    db = Database(fresh_url)
+    with TestClient(create_app(replace(settings, database_url=fresh_url), db=db)) as client:
+        post_incident(client, auth, "A", [arrested(1), victim(2)], injury_severity="serious")
+        post_incident(client, auth, "B", [arrested(3)])
+        post_ppn(client, auth, 1, "13/A/26", after_hours=4)
+        post_ppn(client, auth, 3, None, after_hours=40)
+        before = in_step(db)
+        subjects = in_step(db, "quality_subject")
+    db.dispose()
+    assert len(subjects) == 5  # three children in incidents, two in PPNs
+    assert len(before) == 3 and sorted(r[7] for r in before if r[7] is not None) == [4 * 3600.0, 40 * 3600.0]
+
+    downgrade(fresh_url, "0007")
+    upgrade(fresh_url)
+    db = Database(fresh_url)
+    try:
+        assert in_step(db) == before
+        assert stored(db, "quality_subject") == subjects
+    finally:
+        db.dispose()
+
+
+def test_times_come_back_as_utc(client, auth, db):
+    post_incident(client, auth, "A", [arrested(1)])
+    [row] = stored(db)
+    assert row[3].tzinfo is not None and abs(row[3] - T0) < timedelta(milliseconds=1)
+
+
+def ethnicity_of_ppn_children(client, auth, first: datetime, last: datetime) -> dict[str, int]:
+    lead = {**auth("police", "ppn_quality_lead"), **PURPOSE}
+    tz = ZoneInfo("Europe/London")
+    period = {"from": first.astimezone(tz).date().isoformat(), "to": last.astimezone(tz).date().isoformat()}
+    report = client.get("/api/v1/quality/ppns", params=period, headers=lead).json()["disproportionality"]
+    counts = {g["group"]: g["ppn_children"] for g in report["groups"] if g["ppn_children"]}
+    return {**counts, "Not stated": report["not_stated"]["ppn_children"]}
+
+
+def test_each_child_counts_once_in_the_group_of_their_latest_stated_ethnicity_in_the_period(client, auth, db):
+    def ppn_on(day: int, code: str | None, version: int = 1) -> None:
+        submitted = hours_ago(24 * (40 - day))
+        ethnicity = {"self_defined": code} if code else {"officer_defined": "IC1"}
+        body = complete_ppn(
+            source_ref=f"E-{day}",
+            version=version,
+            person=child(1, ethnicity=ethnicity),
+            incident_occurred_at=at(submitted - timedelta(hours=1)),
+            submitted_at=at(submitted),
+        )
+        assert client.post("/api/v1/ppns", json=body, headers=auth()).status_code in (200, 201)
+
+    ppn_on(0, "A3")
+    ppn_on(10, "B1")
+    ppn_on(20, "NS")
+    ppn_on(30, None)
+    start, day = hours_ago(24 * 41), lambda n: hours_ago(24 * (40 - n))
+    assert ethnicity_of_ppn_children(client, auth, start, day(35)) == {"Black": 1, "Not stated": 0}
+    assert ethnicity_of_ppn_children(client, auth, start, day(5)) == {"Asian": 1, "Not stated": 0}
+    assert ethnicity_of_ppn_children(client, auth, day(15), day(35)) == {"Not stated": 1}
+    [*_, (_, _, _, _, _, code, next_at, next_stated_at)] = sorted(in_step(db, "quality_subject"), key=lambda r: r[4])
+    assert (code, next_at, next_stated_at) == (None, None, None)
+    # Amended: the later PPN now says Mixed, and the earlier one no ethnicity at all.
+    ppn_on(20, "M1", version=2)
+    ppn_on(10, None, version=2)
+    assert ethnicity_of_ppn_children(client, auth, start, day(35)) == {"Mixed": 1, "Not stated": 0}
+    assert ethnicity_of_ppn_children(client, auth, day(5), day(15)) == {"Not stated": 1}
+    in_step(db)
+
+
+def test_recheck_keeps_the_ethnicity_the_report_counts_in_step(client, auth, db):
+    ppn = post_ppn(client, auth, 1, None, after_hours=2, ethnicity={"self_defined": "W1"})
+    with db.writing() as s:  # as stored before revision 0003: no ethnicity on the subject
+        s.execute(update(RecordSubject).where(RecordSubject.child_id == ppn).values(self_defined_code=None))
+        kept.refresh(s.connection(), [ppn])
+    assert [r[5] for r in stored(db, "quality_subject")] == [None]
+    recheck(db, RULES)
+    assert [r[5] for r in in_step(db, "quality_subject")] == ["W1"]
