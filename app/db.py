@@ -273,6 +273,17 @@ def serialise_appenders(conn: Any, key: int) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
+def for_bulk_load(conn: Connection) -> None:
+    """Prepare this connection for a bulk import's large write transactions.
+
+    SQLite: a page cache of 128 MB instead of 2 MB, so the indexes a chunk writes into stay in
+    memory as the database grows (durability unchanged: still WAL with synchronous=NORMAL).
+    PostgreSQL: nothing; its shared buffers are the server's to size.
+    """
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA cache_size=-131072")
+
+
 def next_ids(conn: Connection, table: Table, column: str, count: int) -> list[int]:
     """The ids the next ``count`` rows of ``table`` would get, taken now so that rows written in one
     statement can be referred to by others (a bulk import's person index and its keys).

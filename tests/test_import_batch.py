@@ -20,7 +20,6 @@ from app.records.service import Writer, ingest, parse
 from tests.conftest import empty_all_tables
 from tests.factories import TYPES, incident, person, ppn
 
-
 PROFILE = (PersonIndex.given_name, PersonIndex.family_name, PersonIndex.date_of_birth, PersonIndex.postcode)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Any
 
@@ -64,11 +65,11 @@ class ChunkPeople:
         self._new_identifiers: list[dict[str, Any]] = []
         self._reviews: list[dict[str, Any]] = []
         self._review_pairs: set[frozenset[uuid.UUID]] = set()
-        self._profiles: list[tuple[dict[str, Any], set[str]]] = []
+        self._profiles: list[tuple[dict[str, Any], AbstractSet[str]]] = []
 
     # --- reading up front ----------------------------------------------------------------------
 
-    def read(self, keys: set[str], idents: set[tuple[str, str]]) -> None:
+    def read(self, keys: AbstractSet[str], idents: set[tuple[str, str]]) -> None:
         """Read the person index under ``keys``, who holds ``idents``, and what their children hold."""
         fresh = sorted(keys - self._keys_read)
         children: set[uuid.UUID] = set()
@@ -106,7 +107,7 @@ class ChunkPeople:
     def merged_into(self, child_id: uuid.UUID) -> uuid.UUID | None:
         return self._sql.merged_into(child_id)  # a chunk merges nothing: its children are not merged
 
-    def block(self, keys: set[str]) -> Sequence[ProfileRow]:
+    def block(self, keys: AbstractSet[str]) -> Sequence[ProfileRow]:
         if not keys <= self._keys_read:
             self.read(keys, set())
         found: dict[tuple[int, int], ProfileRow] = {}
@@ -121,7 +122,7 @@ class ChunkPeople:
     def reviewed(self, a: uuid.UUID, b: uuid.UUID) -> bool:
         return frozenset((a, b)) in self._review_pairs or self._sql.reviewed(a, b)
 
-    def has_profile(self, child_id: uuid.UUID, row: tuple[Any, ...], keys: set[str]) -> bool:
+    def has_profile(self, child_id: uuid.UUID, row: tuple[Any, ...], keys: AbstractSet[str]) -> bool:
         # A description the child already has is filed under every one of these keys: any key
         # read in full brings it (the chunk reads each record's lookup keys, which share some).
         if not keys & self._keys_read:
@@ -143,7 +144,7 @@ class ChunkPeople:
         self._reviews.extend(rows)
         self._review_pairs.update(frozenset((r["child_id"], r["candidate_id"])) for r in rows)
 
-    def add_profile(self, values: dict[str, Any], keys: set[str]) -> None:
+    def add_profile(self, values: dict[str, Any], keys: AbstractSet[str]) -> None:
         # After every row already stored, in the order written: where the database will put it.
         order = (1, len(self._profiles))
         row = tuple(values[c] for c in ("child_id", "given_name", "family_name", "date_of_birth", "sex", "postcode"))

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -133,14 +134,14 @@ class People(Protocol):
 
     def held(self, idents: list[tuple[str, str]]) -> dict[tuple[str, str], uuid.UUID]: ...
     def merged_into(self, child_id: uuid.UUID) -> uuid.UUID | None: ...
-    def block(self, keys: set[str]) -> Sequence[ProfileRow]: ...
+    def block(self, keys: AbstractSet[str]) -> Sequence[ProfileRow]: ...
     def identifiers_of(self, children: list[uuid.UUID]) -> Iterable[tuple[uuid.UUID, str, str]]: ...
     def reviewed(self, a: uuid.UUID, b: uuid.UUID) -> bool: ...
-    def has_profile(self, child_id: uuid.UUID, row: tuple[Any, ...], keys: set[str]) -> bool: ...
+    def has_profile(self, child_id: uuid.UUID, row: tuple[Any, ...], keys: AbstractSet[str]) -> bool: ...
     def add_child(self, child_id: uuid.UUID, now: datetime) -> None: ...
     def add_identifiers(self, rows: list[dict[str, Any]]) -> None: ...
     def add_reviews(self, rows: list[dict[str, Any]]) -> None: ...
-    def add_profile(self, values: dict[str, Any], keys: set[str]) -> None: ...
+    def add_profile(self, values: dict[str, Any], keys: AbstractSet[str]) -> None: ...
 
 
 class SqlPeople:
@@ -159,7 +160,7 @@ class SqlPeople:
     def merged_into(self, child_id: uuid.UUID) -> uuid.UUID | None:
         return self.conn.execute(_MERGED_INTO, {"child_id": child_id}).scalar()
 
-    def block(self, keys: set[str]) -> Sequence[ProfileRow]:
+    def block(self, keys: AbstractSet[str]) -> Sequence[ProfileRow]:
         return [tuple(r) for r in self.conn.execute(_BLOCK, {"keys": sorted(keys)})]
 
     def identifiers_of(self, children: list[uuid.UUID]) -> Iterable[tuple[uuid.UUID, str, str]]:
@@ -168,7 +169,7 @@ class SqlPeople:
     def reviewed(self, a: uuid.UUID, b: uuid.UUID) -> bool:
         return self.conn.execute(_REVIEWED, {"a": a, "b": b}).first() is not None
 
-    def has_profile(self, child_id: uuid.UUID, row: tuple[Any, ...], keys: set[str]) -> bool:
+    def has_profile(self, child_id: uuid.UUID, row: tuple[Any, ...], keys: AbstractSet[str]) -> bool:
         return any(tuple(r) == row for r in self.conn.execute(_PROFILES_OF_CHILD, {"child_id": child_id}))
 
     def add_child(self, child_id: uuid.UUID, now: datetime) -> None:
@@ -180,7 +181,7 @@ class SqlPeople:
     def add_reviews(self, rows: list[dict[str, Any]]) -> None:
         self.conn.execute(_INSERT_REVIEW, rows)
 
-    def add_profile(self, values: dict[str, Any], keys: set[str]) -> None:
+    def add_profile(self, values: dict[str, Any], keys: AbstractSet[str]) -> None:
         person_id = self.conn.execute(_INSERT_PROFILE, values).scalar_one()
         self.conn.execute(_INSERT_KEYS, [{"key": k, "person_id": person_id} for k in sorted(keys)])
 
@@ -255,7 +256,7 @@ def candidates(
     conn: Connection | People,
     profile: Profile,
     idents: Iterable[tuple[str, str]] = (),
-    keys: set[str] | None = None,
+    keys: AbstractSet[str] | None = None,
     at_least: float | None = None,
     besides: uuid.UUID | None = None,
 ) -> list[Candidate]:

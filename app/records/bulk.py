@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from app.db import Database
+from app.db import Database, for_bulk_load
 from app.errors import ProblemError, pydantic_errors
 from app.people.linking import Thresholds
 from app.policy.engine import can_ingest
@@ -131,6 +131,7 @@ def _store_chunk(
     outcomes: list[str] = []
     try:
         with db.writing() as session:
+            for_bulk_load(session.connection())
             items = [(writer, kind, record) for _, writer, kind, record in chunk]
             outcomes = [r.outcome for r in ingest_many(session, items, quality=quality, thresholds=thresholds)]
     except (ProblemError, IntegrityError):
