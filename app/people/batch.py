@@ -2,10 +2,11 @@
 
 The linking rules (``app.people.linking``) ask a few indexed questions per person. Asked one at a
 time, the statements cost more than the answers; here the person index rows under every blocking
-key of the chunk, the identifiers they hold and the identifiers the chunk names are read in a few
-statements, the chunk's own writes are kept in memory and seen by the later records of the chunk
-exactly as the database would show them, and ``flush`` writes them all in one go. Questions about
-something not read up front (a merged child, an earlier review) still go to the database.
+key of the chunk and the identifiers the chunk names are read in a few statements, the chunk's
+own writes are kept in memory and seen by the later records of the chunk exactly as the database
+would show them, and ``flush`` writes them all in one go. Questions about something not read up
+front (a merged child, an earlier review, the identifiers of a record's best candidates) still go
+to the database.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from app.people.models import Child, ChildIdentifier, IdentityReview, PersonInde
 # Bound values per statement: well under SQLite's limit, and long lists plan no better.
 SLICE = 900
 
-_KEYED_PROFILES = select(
-    PersonKey.key,
+# Keys and the rows they file apart: a row sits under several of a chunk's keys, and reading its
+# columns (a child id to parse) once instead of once per key is most of the reading.
+_KEYED = select(PersonKey.key, PersonKey.person_id).where(PersonKey.key.in_(bindparam("keys", expanding=True)))
+_PROFILES = select(
     PersonIndex.id,
     PersonIndex.child_id,
     PersonIndex.given_name,
@@ -35,8 +38,7 @@ _KEYED_PROFILES = select(
     PersonIndex.date_of_birth,
     PersonIndex.sex,
     PersonIndex.postcode,
-).join(PersonIndex, PersonIndex.id == PersonKey.person_id)
-_KEYED = _KEYED_PROFILES.where(PersonKey.key.in_(bindparam("keys", expanding=True)))
+).where(PersonIndex.id.in_(bindparam("ids", expanding=True)))
 _IDENTIFIERS = select(ChildIdentifier.child_id, ChildIdentifier.scheme, ChildIdentifier.value).where(
     ChildIdentifier.child_id.in_(bindparam("children", expanding=True))
 )
@@ -57,7 +59,7 @@ class ChunkPeople:
         self._keys_read: set[str] = set()
         self._by_key: dict[str, list[tuple[tuple[int, int], ProfileRow]]] = defaultdict(list)
         self._by_child: dict[uuid.UUID, list[ProfileRow]] = defaultdict(list)
-        self._persons_read: set[int] = set()
+        self._rows: dict[int, ProfileRow] = {}  # person index rows read, by id
         self._held: dict[tuple[str, str], uuid.UUID | None] = {}
         self._identifiers: dict[uuid.UUID, list[tuple[str, str]]] = {}
         # Written by the chunk, in order.
@@ -70,27 +72,27 @@ class ChunkPeople:
     # --- reading up front ----------------------------------------------------------------------
 
     def read(self, keys: AbstractSet[str], idents: set[tuple[str, str]]) -> None:
-        """Read the person index under ``keys``, who holds ``idents``, and what their children hold."""
+        """Read the person index under ``keys`` and who holds ``idents``. The identifiers of the
+        children found are read when a record asks about them (only its best few candidates)."""
         fresh = sorted(keys - self._keys_read)
-        children: set[uuid.UUID] = set()
+        filed: list[tuple[str, int]] = []
         for part in _slices(fresh):
-            for key, person_id, *values in self.conn.execute(_KEYED, {"keys": part}):
-                row = tuple(values)
-                self._by_key[key].append(((0, person_id), row))
-                if person_id not in self._persons_read:
-                    self._persons_read.add(person_id)
-                    self._by_child[row[0]].append(row)
-                    children.add(row[0])
+            filed += self.conn.execute(_KEYED, {"keys": part}).all()
         self._keys_read.update(fresh)
+        unread = sorted({person_id for _, person_id in filed} - self._rows.keys())
+        for part in _slices(unread):
+            for person_id, *values in self.conn.execute(_PROFILES, {"ids": part}):
+                row = self._rows[person_id] = tuple(values)
+                self._by_child[row[0]].append(row)
+        for key, person_id in filed:
+            self._by_key[key].append(((0, person_id), self._rows[person_id]))
         wanted = [i for i in idents if i not in self._held]
         for part in _slices(wanted):
             found = self._sql.held(part)
             self._held.update({i: found.get(i) for i in part})
-            children.update(found.values())
-        self._read_identifiers(children)
 
     def _read_identifiers(self, children: Iterable[uuid.UUID]) -> None:
-        unread = sorted(c for c in children if c not in self._identifiers)
+        unread = list(dict.fromkeys(c for c in children if c not in self._identifiers))
         for child in unread:
             self._identifiers[child] = []
         for part in _slices(unread):
