@@ -63,24 +63,44 @@ def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+PROGRESS_EVERY = 100_000
+
+
 def _progress_import(settings: Settings, lines: Iterator[str], total: int | None, label: str) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from app.db import Database
     from app.people.linking import Thresholds
     from app.policy.loader import load_policy
-    from app.records.bulk import import_lines
+    from app.records.bulk import ImportReport, import_lines
 
     policy = load_policy(settings.policy_dir)
     db = Database(settings.database_url)
     started = time.perf_counter()
+    interactive = sys.stderr.isatty()
+    last = [started]
+
+    def on_line(report: ImportReport) -> None:
+        progress.update(task, completed=report.lines)
+        if not interactive and report.lines and report.lines % PROGRESS_EVERY == 0:
+            # Without a terminal (a long load in a log): the rate overall and over the last stretch,
+            # so a load that slows as the database grows shows it.
+            now = time.perf_counter()
+            overall, recent = report.lines / (now - started), PROGRESS_EVERY / (now - last[0])
+            print(
+                f"{report.lines:>10,} lines: {overall:,.0f}/s overall, {recent:,.0f}/s for the last {PROGRESS_EVERY:,}",
+                file=sys.stderr,
+                flush=True,
+            )
+            last[0] = now
+
     with Progress(
         TextColumn(label),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
         transient=False,
-        disable=not sys.stderr.isatty(),
+        disable=not interactive,
     ) as progress:
         task = progress.add_task(label, total=total)
         report = import_lines(
@@ -88,7 +108,7 @@ def _progress_import(settings: Settings, lines: Iterator[str], total: int | None
             lines,
             policy,
             _clock(settings),
-            on_line=lambda r: progress.update(task, completed=r.lines),
+            on_line=on_line,
             thresholds=Thresholds.from_settings(settings),
         )
     elapsed = time.perf_counter() - started

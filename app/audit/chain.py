@@ -89,6 +89,7 @@ def entry_hash(prev_hash: str, row: dict[str, Any]) -> str:
 
 _HEAD = select(AuditEvent.seq, AuditEvent.entry_hash).order_by(AuditEvent.seq.desc()).limit(1)
 _INSERT = insert(AuditEvent.__table__)
+_INSERT_CHILD = insert(AuditEventChild.__table__)
 
 
 def take_turn(conn: Connection) -> None:
@@ -106,24 +107,57 @@ def append(conn: Connection, entry: Entry, now: datetime | None = None) -> int:
     Appenders take turns on the chain lock until they commit, so two transactions never read
     the same head and the chain never forks; a rolled-back transaction leaves no gap.
     """
+    now = now or utc_now()
+    transaction, (seq, prev) = _head(conn)
+    children = sorted({str(c) for c in entry.child_ids})
+    limit = conn.get_execution_options().get(limits.READ_LIMIT_OPTION)
+    if limit is not None and limits.discloses(entry.outcome, entry.action, children, sorted(set(entry.field_groups))):
+        # Under the chain lock: concurrent reads by one person are counted one after the other.
+        limits.check(conn, entry, children, limit, now)
+    row = _row(entry, seq + 1, prev, now)
+    conn.execute(_INSERT, row)
+    insert_per_id(
+        conn, AuditEventChild.__table__, {"audit_seq": row["seq"]}, "child_id", [uuid.UUID(c) for c in children]
+    )
+    conn.info[_HEAD_KEY] = (transaction, (row["seq"], row["entry_hash"]))
+    return row["seq"]
+
+
+def append_many(conn: Connection, entries: list[tuple[Entry, datetime]]) -> None:
+    """``append`` each entry in order, in two statements: rows that disclose nothing to a person
+    (a bulk import's ingest rows), so no read limit applies to them."""
+    if not entries:
+        return
+    limit = conn.get_execution_options().get(limits.READ_LIMIT_OPTION)
+    transaction, (seq, prev) = _head(conn)
+    rows, children = [], []
+    for entry, now in entries:
+        row = _row(entry, seq + 1, prev, now)
+        if limit is not None and limits.discloses(row["outcome"], row["action"], row["child_ids"], row["field_groups"]):
+            raise ValueError("append_many is for rows that disclose nothing: append a read one at a time")
+        rows.append(row)
+        children += [{"audit_seq": row["seq"], "child_id": uuid.UUID(c)} for c in row["child_ids"]]
+        seq, prev = row["seq"], row["entry_hash"]
+    conn.execute(_INSERT, rows)
+    if children:
+        conn.execute(_INSERT_CHILD, children)
+    conn.info[_HEAD_KEY] = (transaction, (seq, prev))
+
+
+def _head(conn: Connection) -> tuple[Any, tuple[int, str]]:
+    """This transaction and the chain's head, taking the chain lock on the transaction's first append."""
     # The head is remembered for the innermost transaction only: a rolled-back savepoint must not
     # leave a remembered head pointing past the rows that really exist.
     transaction = conn.get_nested_transaction() or conn.get_transaction()
     cached = conn.info.get(_HEAD_KEY)
     if cached is not None and cached[0] is transaction:
-        head = cached[1]
-    else:
-        serialise_appenders(conn, _CHAIN_LOCK)
-        last = conn.execute(_HEAD).first()
-        head = (last[0], last[1]) if last else (0, GENESIS)
-    seq, prev = head[0] + 1, head[1]
-    children = sorted({str(c) for c in entry.child_ids})
-    field_groups = sorted(set(entry.field_groups))
-    now = now or utc_now()
-    limit = conn.get_execution_options().get(limits.READ_LIMIT_OPTION)
-    if limit is not None and limits.discloses(entry.outcome, entry.action, children, field_groups):
-        # Under the chain lock: concurrent reads by one person are counted one after the other.
-        limits.check(conn, entry, children, limit, now)
+        return transaction, cached[1]
+    serialise_appenders(conn, _CHAIN_LOCK)
+    last = conn.execute(_HEAD).first()
+    return transaction, ((last[0], last[1]) if last else (0, GENESIS))
+
+
+def _row(entry: Entry, seq: int, prev: str, now: datetime) -> dict[str, Any]:
     row = {
         "seq": seq,
         "occurred_at": now,
@@ -136,16 +170,13 @@ def append(conn: Connection, entry: Entry, now: datetime | None = None) -> int:
         "reason": entry.reason,
         "purpose": entry.purpose,
         "break_glass": entry.break_glass,
-        "child_ids": children,
+        "child_ids": sorted({str(c) for c in entry.child_ids}),
         "record_ids": sorted({str(r) for r in entry.record_ids}),
-        "field_groups": field_groups,
+        "field_groups": sorted(set(entry.field_groups)),
     }
     row["prev_hash"] = prev
     row["entry_hash"] = entry_hash(prev, row)
-    conn.execute(_INSERT, row)
-    insert_per_id(conn, AuditEventChild.__table__, {"audit_seq": seq}, "child_id", [uuid.UUID(c) for c in children])
-    conn.info[_HEAD_KEY] = (transaction, (seq, row["entry_hash"]))
-    return seq
+    return row
 
 
 @dataclass(frozen=True)

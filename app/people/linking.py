@@ -16,15 +16,19 @@
 
 Everything here runs inside the ingest transaction for every person of every record, so it uses
 statements built once and a handful of indexed probes: resolving costs the same with a thousand
-children or a million.
+children or a million. The rules read and write the index through ``People``: ``SqlPeople`` runs
+each probe as it comes (one record), ``app.people.batch.ChunkPeople`` reads a whole chunk of a
+bulk import up front and writes it at the end, so both make the same decisions.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, and_, bindparam, insert, or_, select
 
@@ -106,6 +110,8 @@ _BLOCK = (
     .limit(MAX_CANDIDATES)
 )
 _PROFILES_OF_CHILD = select(*_PROFILE_COLUMNS[1:]).where(PersonIndex.child_id == bindparam("child_id"))
+# The rows a block holds come out in ``person_index.id`` order (the order SQLite reads the id list
+# in); ``ChunkPeople`` keeps that order, so both pick the same rows when a block is cut short.
 _MERGED_INTO = select(Child.merged_into).where(Child.id == bindparam("child_id"))
 _INSERT_CHILD = insert(Child.__table__)
 _INSERT_IDENTIFIER = insert(ChildIdentifier.__table__)
@@ -120,48 +126,120 @@ _REVIEWED = select(IdentityReview.id).where(
 )
 
 
+ProfileRow = tuple[Any, ...]  # child_id, given_name, family_name, date_of_birth, sex, postcode
+
+
+class People(Protocol):
+    """What the linking rules read from and write to the children and their person index."""
+
+    def held(self, idents: list[tuple[str, str]]) -> dict[tuple[str, str], uuid.UUID]: ...
+    def merged_into(self, child_id: uuid.UUID) -> uuid.UUID | None: ...
+    def block(self, keys: AbstractSet[str]) -> Sequence[ProfileRow]: ...
+    def identifiers_of(self, children: list[uuid.UUID]) -> Iterable[tuple[uuid.UUID, str, str]]: ...
+    def reviewed(self, a: uuid.UUID, b: uuid.UUID) -> bool: ...
+    def has_profile(self, child_id: uuid.UUID, row: tuple[Any, ...], keys: AbstractSet[str]) -> bool: ...
+    def add_child(self, child_id: uuid.UUID, now: datetime) -> None: ...
+    def add_identifiers(self, rows: list[dict[str, Any]]) -> None: ...
+    def add_reviews(self, rows: list[dict[str, Any]]) -> None: ...
+    def add_profile(self, values: dict[str, Any], keys: AbstractSet[str]) -> None: ...
+
+
+class SqlPeople:
+    """``People`` straight on the database: each probe and each write as it comes."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def held(self, idents: list[tuple[str, str]]) -> dict[tuple[str, str], uuid.UUID]:
+        if not idents:
+            return {}
+        params = {"schemes": sorted({s for s, _ in idents}), "values": [v for _, v in idents]}
+        wanted = set(idents)
+        return {(s, v): child for s, v, child in self.conn.execute(_HELD, params) if (s, v) in wanted}
+
+    def merged_into(self, child_id: uuid.UUID) -> uuid.UUID | None:
+        return self.conn.execute(_MERGED_INTO, {"child_id": child_id}).scalar()
+
+    def block(self, keys: AbstractSet[str]) -> Sequence[ProfileRow]:
+        return [tuple(r) for r in self.conn.execute(_BLOCK, {"keys": sorted(keys)})]
+
+    def identifiers_of(self, children: list[uuid.UUID]) -> Iterable[tuple[uuid.UUID, str, str]]:
+        return [tuple(r) for r in self.conn.execute(_IDENTIFIERS_OF, {"children": children})]  # type: ignore[misc]
+
+    def reviewed(self, a: uuid.UUID, b: uuid.UUID) -> bool:
+        return self.conn.execute(_REVIEWED, {"a": a, "b": b}).first() is not None
+
+    def has_profile(self, child_id: uuid.UUID, row: tuple[Any, ...], keys: AbstractSet[str]) -> bool:
+        return any(tuple(r) == row for r in self.conn.execute(_PROFILES_OF_CHILD, {"child_id": child_id}))
+
+    def add_child(self, child_id: uuid.UUID, now: datetime) -> None:
+        self.conn.execute(_INSERT_CHILD, {"id": child_id, "created_at": now, "merged_into": None})
+
+    def add_identifiers(self, rows: list[dict[str, Any]]) -> None:
+        self.conn.execute(_INSERT_IDENTIFIER, rows)
+
+    def add_reviews(self, rows: list[dict[str, Any]]) -> None:
+        self.conn.execute(_INSERT_REVIEW, rows)
+
+    def add_profile(self, values: dict[str, Any], keys: AbstractSet[str]) -> None:
+        person_id = self.conn.execute(_INSERT_PROFILE, values).scalar_one()
+        self.conn.execute(_INSERT_KEYS, [{"key": k, "person_id": person_id} for k in sorted(keys)])
+
+
+def _people(source: Connection | People) -> People:
+    return SqlPeople(source) if isinstance(source, Connection) else source
+
+
 def resolve_child(
-    conn: Connection, person: Person, previous: uuid.UUID | None = None, thresholds: Thresholds | None = None
+    conn: Connection | People,
+    person: Person,
+    previous: uuid.UUID | None = None,
+    thresholds: Thresholds | None = None,
 ) -> uuid.UUID:
     """Return the child this person is, creating one if nobody matches well enough."""
     return resolve(conn, person, previous, thresholds).child_id
 
 
 def resolve(
-    conn: Connection, person: Person, previous: uuid.UUID | None = None, thresholds: Thresholds | None = None
+    conn: Connection | People,
+    person: Person,
+    previous: uuid.UUID | None = None,
+    thresholds: Thresholds | None = None,
 ) -> Resolution:
     """``resolve_child`` with the reason: which rule decided, and the score where one did."""
+    people = _people(conn)
     limits = thresholds or Thresholds.from_settings(get_settings())
     now = utc_now()
     idents = strong_identifiers(person)
-    held = _held(conn, idents)
+    held = people.held(idents)
     profile = profile_of(person)
     child_id = next((held[i] for i in idents if i in held), None)
     resolution: Resolution | None = None
     if previous is not None and child_id is None:
-        resolution = Resolution(surviving_child(conn, previous), "previous")
+        resolution = Resolution(surviving_child(people, previous), "previous")
     else:
         # By identifier, only a duplicate good enough to link matters, and that agrees on the date
         # of birth: the exact-birth keys find it and spare the larger blocks.
         if child_id is None:
-            ranked = candidates(conn, profile, idents, at_least=limits.review)
+            ranked = candidates(people, profile, idents, at_least=limits.review)
         else:
-            ranked = candidates(conn, profile, idents, exact_birth_keys(profile), limits.link, child_id)
+            ranked = candidates(people, profile, idents, exact_birth_keys(profile), limits.link, child_id)
         best = ranked[0] if ranked else None
         if child_id is not None:
             resolution = Resolution(child_id, "identifier")
         elif best is not None and best.match.score >= limits.link and _linkable(best):
             resolution = Resolution(best.child_id, "linked", best.match.score)
         else:
-            child_id = _new_child(conn, now)
+            child_id = uuid.uuid4()
+            people.add_child(child_id, now)
             possible = [c for c in ranked[:MAX_REVIEWS] if c.match.score >= limits.review]
-            _open_reviews(conn, child_id, possible, now)
+            _open_reviews(people, child_id, possible, now)
             outcome = "possible" if possible else "new"
             resolution = Resolution(child_id, outcome, best.match.score if best else None, len(possible))
         if resolution.outcome in ("identifier", "linked"):
             twins = [c for c in ranked[: MAX_REVIEWS + 1] if c.child_id != resolution.child_id]
             duplicates = [c for c in twins if c.match.score >= limits.link and _linkable(c)][:MAX_REVIEWS]
-            opened = _open_duplicate_reviews(conn, resolution.child_id, duplicates, now)
+            opened = _open_duplicate_reviews(people, resolution.child_id, duplicates, now)
             resolution = replace(resolution, reviews=opened)
     new_ids = [
         {"child_id": resolution.child_id, "scheme": scheme, "value": value, "created_at": now}
@@ -169,16 +247,16 @@ def resolve(
         if (scheme, value) not in held
     ]
     if new_ids:
-        conn.execute(_INSERT_IDENTIFIER, new_ids)
-    index_profile(conn, resolution.child_id, profile, now, fresh=resolution.outcome in ("possible", "new"))
+        people.add_identifiers(new_ids)
+    index_profile(people, resolution.child_id, profile, now, fresh=resolution.outcome in ("possible", "new"))
     return resolution
 
 
 def candidates(
-    conn: Connection,
+    conn: Connection | People,
     profile: Profile,
     idents: Iterable[tuple[str, str]] = (),
-    keys: set[str] | None = None,
+    keys: AbstractSet[str] | None = None,
     at_least: float | None = None,
     besides: uuid.UUID | None = None,
 ) -> list[Candidate]:
@@ -186,17 +264,18 @@ def candidates(
     with ``profile``, best score first (one entry per child: its best-matching description), with
     identifier clashes marked among the first few scoring ``at_least`` (other than ``besides``):
     the only ones the caller will act on, so that most records need no look at identifiers."""
+    people = _people(conn)
     keys = query_keys(profile) if keys is None else keys
     if not keys:
         return []
     best: dict[uuid.UUID, Match] = {}
-    for child_id, *fields in conn.execute(_BLOCK, {"keys": sorted(keys)}):
+    for child_id, *fields in people.block(keys):
         match = score(WEIGHTS, profile, Profile(*fields))
         if child_id not in best or match.score > best[child_id].score:
             best[child_id] = match
     ranked = sorted(best.items(), key=lambda item: item[1].score, reverse=True)
     worth = [c for c, m in ranked[: MAX_REVIEWS + 1] if c != besides and (at_least is None or m.score >= at_least)]
-    clashing = _clashing(conn, worth, dict(idents)) if idents else set()
+    clashing = _clashing(people, worth, dict(idents)) if idents else set()
     return [Candidate(c, m, c in clashing) for c, m in ranked]
 
 
@@ -208,34 +287,18 @@ def _linkable(candidate: Candidate) -> bool:
     return not candidate.clash and evidence["given_name"] != "differ" and evidence["date_of_birth"] != "differ"
 
 
-def _clashing(conn: Connection, children: list[uuid.UUID], ours: dict[str, str]) -> set[uuid.UUID]:
+def _clashing(people: People, children: list[uuid.UUID], ours: dict[str, str]) -> set[uuid.UUID]:
     """Which of these children hold a different value of a scheme the record gives."""
     if not children or not ours:
         return set()
-    rows = conn.execute(_IDENTIFIERS_OF, {"children": children})
+    rows = people.identifiers_of(children)
     return {child for child, scheme, value in rows if scheme in ours and ours[scheme] != value}
 
 
-def _held(conn: Connection, idents: list[tuple[str, str]]) -> dict[tuple[str, str], uuid.UUID]:
-    """Which of these identifiers a child already holds, and whose they are."""
-    if not idents:
-        return {}
-    rows = conn.execute(_HELD, {"schemes": sorted({s for s, _ in idents}), "values": [v for _, v in idents]})
-    wanted = set(idents)
-    return {(scheme, value): child for scheme, value, child in rows if (scheme, value) in wanted}
-
-
-def _new_child(conn: Connection, now: datetime) -> uuid.UUID:
-    child_id = uuid.uuid4()
-    conn.execute(_INSERT_CHILD, {"id": child_id, "created_at": now, "merged_into": None})
-    return child_id
-
-
-def _open_reviews(conn: Connection, child_id: uuid.UUID, possible: list[Candidate], now: datetime) -> None:
+def _open_reviews(people: People, child_id: uuid.UUID, possible: list[Candidate], now: datetime) -> None:
     if not possible:
         return
-    conn.execute(
-        _INSERT_REVIEW,
+    people.add_reviews(
         [
             {
                 "id": uuid.uuid4(),
@@ -251,15 +314,14 @@ def _open_reviews(conn: Connection, child_id: uuid.UUID, possible: list[Candidat
     )
 
 
-def _open_duplicate_reviews(conn: Connection, child_id: uuid.UUID, others: list[Candidate], now: datetime) -> int:
+def _open_duplicate_reviews(people: People, child_id: uuid.UUID, others: list[Candidate], now: datetime) -> int:
     """Possible matches between the child a record joined and other children it matches as well as
     a link needs: two children made of one, because an early record was too thin to link (no date
     of birth, no postcode) and later ones went by an identifier. The steward decides, once: a pair
     already reviewed, whichever way and whatever the decision, is not asked again."""
-    fresh = [c for c in others if conn.execute(_REVIEWED, {"a": c.child_id, "b": child_id}).first() is None]
+    fresh = [c for c in others if not people.reviewed(c.child_id, child_id)]
     if fresh:
-        conn.execute(
-            _INSERT_REVIEW,
+        people.add_reviews(
             [
                 {
                     "id": uuid.uuid4(),
@@ -276,7 +338,7 @@ def _open_duplicate_reviews(conn: Connection, child_id: uuid.UUID, others: list[
     return len(fresh)
 
 
-def index_profile(conn: Connection, child_id: uuid.UUID, profile: Profile, now: datetime, fresh: bool) -> None:
+def index_profile(conn: Connection | People, child_id: uuid.UUID, profile: Profile, now: datetime, fresh: bool) -> None:
     """File this description under the child, unless the child already has exactly this one.
 
     ``fresh``: the child was created just now, so it cannot have it yet (saves a probe).
@@ -284,11 +346,11 @@ def index_profile(conn: Connection, child_id: uuid.UUID, profile: Profile, now: 
     keys = index_keys(profile)
     if not keys:
         return
+    people = _people(conn)
     row = (profile.given_name, profile.family_name, profile.date_of_birth, profile.sex, profile.postcode)
-    if not fresh and any(tuple(r) == row for r in conn.execute(_PROFILES_OF_CHILD, {"child_id": child_id})):
+    if not fresh and people.has_profile(child_id, row, keys):
         return
-    person_id = conn.execute(
-        _INSERT_PROFILE,
+    people.add_profile(
         {
             "child_id": child_id,
             "given_name": profile.given_name,
@@ -298,14 +360,15 @@ def index_profile(conn: Connection, child_id: uuid.UUID, profile: Profile, now: 
             "postcode": profile.postcode,
             "created_at": now,
         },
-    ).scalar_one()
-    conn.execute(_INSERT_KEYS, [{"key": k, "person_id": person_id} for k in sorted(keys)])
+        keys,
+    )
 
 
-def surviving_child(conn: Connection, child_id: uuid.UUID) -> uuid.UUID:
+def surviving_child(conn: Connection | People, child_id: uuid.UUID) -> uuid.UUID:
     """The child that ``child_id`` now is: itself, or the child it was merged into (followed to the end)."""
+    people = _people(conn)
     seen = {child_id}
-    while (into := conn.execute(_MERGED_INTO, {"child_id": child_id}).scalar()) is not None:
+    while (into := people.merged_into(child_id)) is not None:
         if into in seen:  # a cycle would be a bug in merging; stop rather than spin
             break
         seen.add(into)

@@ -23,7 +23,7 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import date
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from app.people.names import canonical, parts, phonetic, similarity
@@ -182,7 +182,10 @@ def score(weights: Weights, a: Profile, b: Profile) -> Match:
 # --- blocking -------------------------------------------------------------------------------
 
 
-def index_keys(p: Profile) -> set[str]:
+# Cached: a bulk import asks for one description's keys several times (to read its chunk, to
+# look it up, to file it), and a profile is a frozen value.
+@lru_cache(maxsize=8192)
+def index_keys(p: Profile) -> frozenset[str]:
     """The keys a description is filed under: each is a small block even with a million children.
 
     family sound + birthday (day and month in either order) catches given-name variants, a wrong
@@ -212,10 +215,11 @@ def index_keys(p: Profile) -> set[str]:
             keys.add(f"nn:{g}:{code}")
             if not (dob and district):
                 keys.add(f"nx:{g}:{code}")
-    return keys
+    return frozenset(keys)
 
 
-def query_keys(p: Profile) -> set[str]:
+@lru_cache(maxsize=8192)
+def query_keys(p: Profile) -> frozenset[str]:
     """The keys to look a description up under: its own, and those of its names swapped.
 
     Names alone: a description without a date of birth or postcode looks under ``nn`` (every
@@ -235,9 +239,9 @@ def query_keys(p: Profile) -> set[str]:
         birthday = "".join(sorted((f"{dob.month:02d}", f"{dob.day:02d}")))
         keys |= {f"b:{phonetic(g)}:{birthday}" for g in p.given[:2]}
         keys |= {f"g:{phonetic(canonical(f))}:{dob.isoformat()}" for f in p.family[:2]}
-    return keys
+    return frozenset(keys)
 
 
-def exact_birth_keys(p: Profile) -> set[str]:
+def exact_birth_keys(p: Profile) -> frozenset[str]:
     """The smallest blocks: descriptions with this exact date of birth and given name or district."""
-    return {k for k in index_keys(p) if k.startswith(("g:", "d:"))}
+    return frozenset(k for k in index_keys(p) if k.startswith(("g:", "d:")))

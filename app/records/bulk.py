@@ -1,9 +1,12 @@
 """Bulk import of JSON Lines: each line ``{"type": ..., "agency": ..., "record": {...}}``.
 
-Every line goes through the same validation, policy check and ``ingest`` as the API. Lines are
-committed in chunks for speed, each inside its own savepoint: a bad line is reported by number and
-rolled back alone, so the good lines load and nothing is half-written. Re-running an import after
-a crash is safe, because the natural key makes repeated lines "unchanged".
+Every line goes through the same validation, policy check and ingest rules as the API. Lines are
+validated first (a bad one is reported by number and never written), then each chunk of good
+lines is stored in one transaction by ``ingest_many``: the same decisions as one ``ingest`` after
+another, in a few statements per table instead of a dozen per record. If the database refuses a
+chunk (a conflicting version), the chunk is stored again line by line, each in its own savepoint,
+so that the bad line is named and the others load. Re-running an import after a crash is safe,
+because the natural key makes repeated lines "unchanged".
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from app.db import Database
+from app.db import Database, for_bulk_load
 from app.errors import ProblemError, pydantic_errors
 from app.people.linking import Thresholds
 from app.policy.engine import can_ingest
@@ -24,10 +27,12 @@ from app.policy.loader import Policy
 from app.quality.rules import QualityRules, load_rules
 from app.records.kinds import KINDS, Clock
 from app.records.schemas import RecordType
-from app.records.service import Writer, ingest, parse
+from app.records.service import Writer, ingest, ingest_many, parse
 from app.security.caller import Caller
 
-CHUNK = 500
+# Lines per transaction: large enough that each table's writes go in a few statements, small
+# enough that the chunk's reads and writes stay a few megabytes.
+CHUNK = 1000
 
 
 class ImportLine(BaseModel):
@@ -126,10 +131,9 @@ def _store_chunk(
     outcomes: list[str] = []
     try:
         with db.writing() as session:
-            outcomes = [
-                ingest(session, writer, kind, record, quality=quality, thresholds=thresholds).outcome
-                for _, writer, kind, record in chunk
-            ]
+            for_bulk_load(session.connection())
+            items = [(writer, kind, record) for _, writer, kind, record in chunk]
+            outcomes = [r.outcome for r in ingest_many(session, items, quality=quality, thresholds=thresholds)]
     except (ProblemError, IntegrityError):
         _store_line_by_line(db, chunk, report, quality, thresholds)
         return

@@ -2,7 +2,10 @@
 
 ``ingest`` is the one place a record is written, whether it arrives alone, in a batch or from
 ``shield import``; the caller owns the transaction, so the record, its links (and, with the
-audit, its audit row) commit together or not at all.
+audit, its audit row) commit together or not at all. The rules read and write through ``Store``:
+``SqlStore`` runs each statement as it comes (one record), ``app.records.batch.ChunkStore`` reads
+a chunk of a bulk import up front and writes it in one go at the end (``ingest_many``); the
+decisions are the same either way.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
@@ -24,7 +27,7 @@ from app.audit.chain import Actor, Entry, append
 from app.db import Database, utc_now
 from app.errors import ProblemError, pydantic_errors, validation_problem
 from app.people.identifiers import name_key
-from app.people.linking import Thresholds, resolve_child
+from app.people.linking import People, SqlPeople, Thresholds, resolve_child
 from app.quality import kept
 from app.quality.check import Finding, findings
 from app.quality.rules import QualityRules, finding_mask
@@ -90,11 +93,6 @@ _FIND_RECORD = select(Record.id, Record.version).where(
 _FIND_VERSION_HASH = select(RecordVersion.body_hash).where(
     RecordVersion.record_id == bindparam("record_id"), RecordVersion.version == bindparam("version")
 )
-_SUBJECTS = (
-    select(RecordSubject.position, RecordSubject.child_id, RecordSubject.role)
-    .where(RecordSubject.record_id == bindparam("record_id"))
-    .order_by(RecordSubject.position)
-)
 _INSERT_RECORD = insert(Record.__table__)
 _INSERT_VERSION = insert(RecordVersion.__table__)
 _INSERT_SUBJECT = insert(RecordSubject.__table__)
@@ -103,14 +101,86 @@ _MARK_CURRENT = (
     .where(Record.__table__.c.id == bindparam("record_id"))
     .values(version=bindparam("new_version"), updated_at=bindparam("now"))
 )
-_PREVIOUS_SUBJECTS = select(
-    RecordSubject.position,
-    RecordSubject.child_id,
-    RecordSubject.given_key,
-    RecordSubject.family_key,
-    RecordSubject.date_of_birth,
-).where(RecordSubject.record_id == bindparam("record_id"))
+_SUBJECT_ROWS = (
+    select(
+        RecordSubject.position,
+        RecordSubject.child_id,
+        RecordSubject.given_key,
+        RecordSubject.family_key,
+        RecordSubject.date_of_birth,
+        RecordSubject.role,
+    )
+    .where(RecordSubject.record_id == bindparam("record_id"))
+    .order_by(RecordSubject.position)
+)
 _UNLINK = delete(RecordSubject.__table__).where(RecordSubject.__table__.c.record_id == bindparam("record_id"))
+
+SubjectRow = tuple[Any, ...]  # position, child_id, given_key, family_key, date_of_birth, role
+
+
+class Store(Protocol):
+    """What ``ingest`` reads and writes: records by natural key, their versions, subjects, audit."""
+
+    people: People
+
+    def find(self, agency: str, record_type: str, source_ref: str) -> tuple[uuid.UUID, int] | None: ...
+    def version_hash(self, record_id: uuid.UUID, version: int) -> str | None: ...
+    def subjects(self, record_id: uuid.UUID) -> list[SubjectRow]: ...
+    def add_record(self, row: dict[str, Any]) -> None: ...
+    def add_version(self, row: dict[str, Any]) -> None: ...
+    def add_typed(self, kind: RecordKind, record_id: uuid.UUID, columns: dict[str, Any]) -> None: ...
+    def make_current(
+        self, kind: RecordKind, record_id: uuid.UUID, version: int, now: datetime, columns: dict[str, Any]
+    ) -> None: ...
+    def relink(self, record_id: uuid.UUID, rows: list[dict[str, Any]], unlink: bool) -> None: ...
+    def audit(self, entry: Entry, now: datetime) -> None: ...
+    def refresh_quality(self, child_ids: list[uuid.UUID]) -> None: ...
+
+
+class SqlStore:
+    """``Store`` straight on the database: each statement as it comes."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.people: People = SqlPeople(conn)
+
+    def find(self, agency: str, record_type: str, source_ref: str) -> tuple[uuid.UUID, int] | None:
+        params = {"agency": agency, "record_type": record_type, "source_ref": source_ref}
+        row = self.conn.execute(_FIND_RECORD, params).first()
+        return None if row is None else (row[0], row[1])
+
+    def version_hash(self, record_id: uuid.UUID, version: int) -> str | None:
+        return self.conn.execute(_FIND_VERSION_HASH, {"record_id": record_id, "version": version}).scalar()
+
+    def subjects(self, record_id: uuid.UUID) -> list[SubjectRow]:
+        return [tuple(row) for row in self.conn.execute(_SUBJECT_ROWS, {"record_id": record_id})]
+
+    def add_record(self, row: dict[str, Any]) -> None:
+        self.conn.execute(_INSERT_RECORD, row)
+
+    def add_version(self, row: dict[str, Any]) -> None:
+        self.conn.execute(_INSERT_VERSION, row)
+
+    def add_typed(self, kind: RecordKind, record_id: uuid.UUID, columns: dict[str, Any]) -> None:
+        self.conn.execute(insert(kind.table.__table__), {"record_id": record_id, **columns})
+
+    def make_current(
+        self, kind: RecordKind, record_id: uuid.UUID, version: int, now: datetime, columns: dict[str, Any]
+    ) -> None:
+        self.conn.execute(_MARK_CURRENT, {"record_id": record_id, "new_version": version, "now": now})
+        table = kind.table.__table__
+        self.conn.execute(update(table).where(table.c.record_id == record_id).values(**columns))
+
+    def relink(self, record_id: uuid.UUID, rows: list[dict[str, Any]], unlink: bool) -> None:
+        if unlink:
+            self.conn.execute(_UNLINK, {"record_id": record_id})
+        self.conn.execute(_INSERT_SUBJECT, rows)
+
+    def audit(self, entry: Entry, now: datetime) -> None:
+        append(self.conn, entry, now)
+
+    def refresh_quality(self, child_ids: list[uuid.UUID]) -> None:
+        kept.refresh(self.conn, child_ids)
 
 
 def ingest(
@@ -130,10 +200,37 @@ def ingest(
     thresholds of the running service's settings (``Thresholds.from_settings``), so that ingest
     and search band a score alike.
     """
-    conn = session.connection()
+    return _ingest(SqlStore(session.connection()), writer, kind, record, now, quality, thresholds)
+
+
+def ingest_many(
+    session: Session,
+    items: list[tuple[Writer, RecordKind, RecordIn]],
+    quality: QualityRules | None = None,
+    thresholds: Thresholds | None = None,
+) -> list[IngestResult]:
+    """``ingest`` each item in order in the session's transaction, as if one after the other,
+    reading what the chunk needs up front and writing it all at the end (bulk import)."""
+    from app.records.batch import ChunkStore
+
+    store = ChunkStore(session.connection(), [(w.agency, k, r) for w, k, r in items])
+    results = [_ingest(store, writer, kind, record, None, quality, thresholds) for writer, kind, record in items]
+    store.flush()
+    return results
+
+
+def _ingest(
+    store: Store,
+    writer: Writer,
+    kind: RecordKind,
+    record: RecordIn,
+    now: datetime | None,
+    quality: QualityRules | None,
+    thresholds: Thresholds | None,
+) -> IngestResult:
     now = now or utc_now()
-    result = _store(conn, writer, kind, record, now, _quality_findings(record, quality), thresholds)
-    append(conn, writer.audit(result), now)
+    result = _store(store, writer, kind, record, now, _quality_findings(record, quality), thresholds)
+    store.audit(writer.audit(result), now)
     return result
 
 
@@ -146,7 +243,7 @@ def _quality_findings(record: RecordIn, quality: QualityRules | None) -> list[Fi
 
 
 def _store(
-    conn: Connection,
+    store: Store,
     writer: Writer,
     kind: RecordKind,
     record: RecordIn,
@@ -156,13 +253,10 @@ def _store(
 ) -> IngestResult:
     body = record.model_dump(mode="json")
     digest = body_hash(body)
-    existing = conn.execute(
-        _FIND_RECORD, {"agency": writer.agency, "record_type": kind.name, "source_ref": record.source_ref}
-    ).first()
+    existing = store.find(writer.agency, kind.name, record.source_ref)
     if existing is None:
         record_id = uuid.uuid4()
-        conn.execute(
-            _INSERT_RECORD,
+        store.add_record(
             {
                 "id": record_id,
                 "record_type": kind.name,
@@ -173,14 +267,14 @@ def _store(
                 "updated_at": now,
             },
         )
-        _add_version(conn, record_id, record.version, body, digest, writer, now)
-        conn.execute(insert(kind.table.__table__), {"record_id": record_id, **_columns(kind, record, found)})
-        children = _link(conn, record_id, kind, record, [], thresholds)
-        _refresh_quality(conn, kind, children)
+        _add_version(store, record_id, record.version, body, digest, writer, now)
+        store.add_typed(kind, record_id, _columns(kind, record, found))
+        children = _link(store, record_id, kind, record, None, thresholds)
+        _refresh_quality(store, kind, children)
         return _result(record_id, record, record.version, kind, "created", children, found)
 
     record_id, current = existing
-    same_version = conn.execute(_FIND_VERSION_HASH, {"record_id": record_id, "version": record.version}).scalar()
+    same_version = store.version_hash(record_id, record.version)
     if same_version is not None:
         if same_version != digest:
             raise ProblemError(
@@ -190,31 +284,28 @@ def _store(
                 "send an amendment with a higher version",
                 kind="version-conflict",
             )
-        return _result(record_id, record, current, kind, "unchanged", _current_children(conn, record_id), found)
+        return _result(record_id, record, current, kind, "unchanged", _current_children(store, record_id), found)
 
-    _add_version(conn, record_id, record.version, body, digest, writer, now)
+    _add_version(store, record_id, record.version, body, digest, writer, now)
     if record.version < current:
         # A late-arriving older version is history, not news: keep it, change nothing current.
-        children = _current_children(conn, record_id)
+        children = _current_children(store, record_id)
         return _result(record_id, record, current, kind, "superseded", children, found)
 
-    previous = [tuple(row) for row in conn.execute(_PREVIOUS_SUBJECTS, {"record_id": record_id})]
-    conn.execute(_MARK_CURRENT, {"record_id": record_id, "new_version": record.version, "now": now})
-    table = kind.table.__table__
-    conn.execute(update(table).where(table.c.record_id == record_id).values(**_columns(kind, record, found)))
-    conn.execute(_UNLINK, {"record_id": record_id})
-    children = _link(conn, record_id, kind, record, previous, thresholds)
-    _refresh_quality(conn, kind, children, [child_id for _, child_id, *_ in previous])
+    previous = [row[:5] for row in store.subjects(record_id)]
+    store.make_current(kind, record_id, record.version, now, _columns(kind, record, found))
+    children = _link(store, record_id, kind, record, previous, thresholds)
+    _refresh_quality(store, kind, children, [child_id for _, child_id, *_ in previous])
     return _result(record_id, record, record.version, kind, "amended", children, found)
 
 
 def _refresh_quality(
-    conn: Connection, kind: RecordKind, children: list[LinkedChild], before: list[uuid.UUID] | None = None
+    store: Store, kind: RecordKind, children: list[LinkedChild], before: list[uuid.UUID] | None = None
 ) -> None:
     """An incident or PPN changes what the "no PPN in time" rule keeps for its children, as they
     are now and as the version before linked them."""
     if kind.name in kept.RECORD_TYPES:
-        kept.refresh(conn, [uuid.UUID(c.child_id) for c in children] + (before or []))
+        store.refresh_quality([uuid.UUID(c.child_id) for c in children] + (before or []))
 
 
 def _columns(kind: RecordKind, record: RecordIn, found: list[Finding] | None) -> dict[str, Any]:
@@ -226,7 +317,7 @@ def _columns(kind: RecordKind, record: RecordIn, found: list[Finding] | None) ->
 
 
 def _add_version(
-    conn: Connection,
+    store: Store,
     record_id: uuid.UUID,
     version: int,
     body: dict[str, Any],
@@ -234,8 +325,7 @@ def _add_version(
     writer: Writer,
     now: datetime,
 ) -> None:
-    conn.execute(
-        _INSERT_VERSION,
+    store.add_version(
         {
             "id": uuid.uuid4(),
             "record_id": record_id,
@@ -249,20 +339,22 @@ def _add_version(
 
 
 def _link(
-    conn: Connection,
+    store: Store,
     record_id: uuid.UUID,
     kind: RecordKind,
     record: RecordIn,
-    previous: list[tuple[Any, ...]],
+    previous: list[tuple[Any, ...]] | None,
     thresholds: Thresholds | None,
 ) -> list[LinkedChild]:
+    """Link each person to a child; ``previous``: the subjects of the version this one amends
+    (None for a new record)."""
     rows, linked = [], []
     event = getattr(record, kind.event_field)
     event_at = event if isinstance(event, datetime) else None
     for subj in kind.subjects(record):
         person = subj.person
         keys = (name_key(person.given_name), name_key(person.family_name), person.date_of_birth)
-        child_id = resolve_child(conn, person, _earlier_link(previous, subj.position, keys), thresholds)
+        child_id = resolve_child(store.people, person, _earlier_link(previous or [], subj.position, keys), thresholds)
         rows.append(
             {
                 "record_id": record_id,
@@ -279,7 +371,7 @@ def _link(
             }
         )
         linked.append(LinkedChild(child_id=str(child_id), role=subj.role, position=subj.position))
-    conn.execute(_INSERT_SUBJECT, rows)
+    store.relink(record_id, rows, unlink=previous is not None)
     return linked
 
 
@@ -292,9 +384,9 @@ def _earlier_link(previous: list[tuple[Any, ...]], position: int, keys: tuple[An
     return same[0][1] if same else None
 
 
-def _current_children(conn: Connection, record_id: uuid.UUID) -> list[LinkedChild]:
-    rows = conn.execute(_SUBJECTS, {"record_id": record_id})
-    return [LinkedChild(child_id=str(c), role=r, position=p) for p, c, r in rows]
+def _current_children(store: Store, record_id: uuid.UUID) -> list[LinkedChild]:
+    rows = store.subjects(record_id)
+    return [LinkedChild(child_id=str(c), role=r, position=p) for p, c, *_, r in rows]
 
 
 def _result(

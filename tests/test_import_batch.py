@@ -1,0 +1,146 @@
+"""The bulk import stores a chunk at a time: the same outcome as ingesting its lines one by one."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from app.audit.chain import verify
+from app.models import IdentityReview, PersonIndex, Record, RecordSubject
+from app.policy.loader import load_policy
+from app.records import bulk
+from app.records.bulk import ImportLine, import_lines
+from app.records.kinds import KINDS, Clock
+from app.records.service import Writer, ingest, parse
+from tests.conftest import empty_all_tables
+from tests.factories import TYPES, incident, person, ppn
+from tests.quality.test_kept import in_step
+
+PROFILE = (PersonIndex.given_name, PersonIndex.family_name, PersonIndex.date_of_birth, PersonIndex.postcode)
+
+
+def clock() -> Clock:
+    return Clock(now=datetime.now(UTC), tz=ZoneInfo("Europe/London"), skew=timedelta(minutes=5))
+
+
+def line(record_type: str, record: dict[str, Any]) -> str:
+    return json.dumps({"type": record_type, "agency": TYPES[record_type][0], "record": record}) + "\n"
+
+
+def run(db, settings, lines):
+    return import_lines(db, lines, load_policy(settings.policy_dir), clock())
+
+
+def children_of(db) -> dict[str, str]:
+    with db.read_session() as s:
+        rows = s.execute(select(Record.source_ref, RecordSubject.position, RecordSubject.child_id).join(Record))
+        return {f"{ref}/{pos}": str(child) for ref, pos, child in rows}
+
+
+def partition(db) -> tuple[set[Any], set[Any]]:
+    """Which records' people are one child, and which children are possible matches of each other:
+    the identity decisions, free of the random child ids (a child is named by the people linked
+    to it and the descriptions it holds: an amendment may leave a child with descriptions only)."""
+    held: dict[str, set[Any]] = {}
+    for subject, child in children_of(db).items():
+        held.setdefault(child, set()).add(subject)
+    with db.read_session() as s:
+        described = s.execute(select(PersonIndex.child_id, *PROFILE)).all()
+        pairs = s.execute(select(IdentityReview.child_id, IdentityReview.candidate_id, IdentityReview.score)).all()
+    for child, *profile in described:
+        held.setdefault(str(child), set()).add(tuple(map(str, profile)))
+    name = {child: frozenset(things) for child, things in held.items()}
+    reviews = {(frozenset((name[str(a)], name[str(b)])), score) for a, b, score in pairs}
+    return set(name.values()), reviews
+
+
+def test_two_lines_about_one_child_in_one_chunk_link_to_one_child(db, settings):
+    by_nhs = person(given_name="Aisha")
+    by_score = person(given_name="Kyle", family_name="Brennan", identifiers={})
+    lines = [
+        line("ppn", ppn(source_ref="P-1", person=by_nhs)),
+        line("ppn", ppn(source_ref="P-2", person={**by_nhs, "given_name": "Aysha"})),
+        line("ppn", ppn(source_ref="P-3", person=by_score)),
+        line("ppn", ppn(source_ref="P-4", person=by_score)),
+    ]
+    report = run(db, settings, lines)
+    assert (report.created, report.failed) == (4, 0)
+    children = children_of(db)
+    assert children["P-1/0"] == children["P-2/0"]
+    assert children["P-3/0"] == children["P-4/0"] != children["P-1/0"]
+
+
+def test_a_bad_line_in_the_middle_of_a_chunk_is_named_and_the_rest_of_the_chunk_loads(db, settings):
+    lines = [line("incident", incident(source_ref=f"M-{i}", crime_ref=f"13/{i}/26")) for i in range(6)]
+    lines[3] = line("incident", incident(source_ref="M-3", crime_ref="13/3/26", occurred_at="tomorrow"))
+    report = run(db, settings, lines)
+    assert [n for n, _ in report.errors] == [4]
+    assert report.errors[0][1].startswith("occurred_at:")
+    assert report.created == 5
+    assert sorted({ref.split("/")[0] for ref in children_of(db)}) == [f"M-{i}" for i in (0, 1, 2, 4, 5)]
+
+
+def test_amendments_in_the_same_chunk_and_in_a_later_one(db, settings, monkeypatch):
+    monkeypatch.setattr(bulk, "CHUNK", 3)
+    first = incident(source_ref="A-1")
+    lines = [
+        line("incident", first),  # chunk 1
+        line("incident", incident(source_ref="A-1", version=2, weapon="firearm")),  # amended in chunk 1
+        line("incident", first),  # version 1 again: already held, unchanged
+        line("incident", incident(source_ref="A-1", version=3, weapon="none")),  # chunk 2: amends a stored one
+        line("incident", incident(source_ref="A-1", version=2, weapon="firearm")),  # unchanged
+        line("incident", incident(source_ref="A-1", version=3, weapon="knife")),  # conflict: named
+    ]
+    report = run(db, settings, lines)
+    assert (report.created, report.amended, report.unchanged, report.superseded) == (1, 2, 2, 0)
+    assert [n for n, _ in report.errors] == [6]
+    with db.read_session() as s:
+        assert s.scalar(select(Record.version)) == 3
+        assert len(s.scalars(select(RecordSubject.id)).all()) == len(first["persons"])
+        assert verify(s.connection()).ok
+
+
+def test_the_same_decisions_as_ingesting_one_line_at_a_time(db, settings, monkeypatch):
+    """Demo data (amendments, shared children, identifiers, possible matches) over several chunks."""
+    from app.demo.generator import generate
+
+    monkeypatch.setattr(bulk, "CHUNK", 97)
+    raw = [json.dumps(record) for record in generate(600, seed=7)]
+    now = clock()
+    policy = load_policy(settings.policy_dir)
+    report = import_lines(db, raw, policy, now)
+    assert report.failed == 0
+    batched = partition(db), (report.created, report.amended, report.unchanged)
+    with db.read_session() as s:
+        assert verify(s.connection()).ok
+    # The quality report's kept rows, refreshed once per chunk, are what the records give.
+    kept_rows = in_step(db, "incident_child"), in_step(db, "quality_subject")
+    assert kept_rows[0] and kept_rows[1]
+
+    empty_all_tables(db)
+    outcomes = {"created": 0, "amended": 0, "unchanged": 0, "superseded": 0}
+    quality = bulk.load_rules(policy.source)
+    for text_line in raw:
+        parsed = ImportLine.model_validate_json(text_line)
+        kind = KINDS[parsed.type]
+        writer = Writer(sub="shield-import", agency=parsed.agency)
+        with db.writing() as session:
+            result = ingest(session, writer, kind, parse(kind, parsed.record, now), quality=quality)
+        outcomes[result.outcome] += 1
+    one_by_one = partition(db), (outcomes["created"], outcomes["amended"], outcomes["unchanged"])
+    assert batched == one_by_one
+    assert len(batched[0][1]) > 0, "the demo data should open some possible matches"
+
+
+@pytest.mark.parametrize("size", [1, 2])
+def test_a_chunk_of_one_or_two_lines(db, settings, monkeypatch, size):
+    monkeypatch.setattr(bulk, "CHUNK", size)
+    lines = [line("ppn", ppn(source_ref=f"S-{i}")) for i in range(3)]
+    report = run(db, settings, lines)
+    assert report.created == 3
+    assert len(set(children_of(db).values())) == 1
