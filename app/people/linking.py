@@ -202,15 +202,16 @@ def candidates(
     keys = query_keys(profile) if keys is None else keys
     if not keys:
         return []
-    best: dict[uuid.UUID, Match] = {}
+    best: dict[uuid.UUID, Match | None] = {}
     for child_id, *fields in conn.execute(_BLOCK, {"keys": sorted(keys)}):
         other = Profile(*fields)
         if at_least is not None and upper_bound(WEIGHTS, profile, other) < at_least:
+            best.setdefault(child_id, None)  # keeps the order children were met in: equal scores rank as before
             continue
         match = score(WEIGHTS, profile, other)
-        if child_id not in best or match.score > best[child_id].score:
+        if (held := best.get(child_id)) is None or match.score > held.score:
             best[child_id] = match
-    ranked = sorted(best.items(), key=lambda item: item[1].score, reverse=True)
+    ranked = sorted(((c, m) for c, m in best.items() if m is not None), key=lambda item: item[1].score, reverse=True)
     worth = [c for c, m in ranked[: MAX_REVIEWS + 1] if c != besides and (at_least is None or m.score >= at_least)]
     clashing = _clashing(conn, worth, dict(idents)) if idents else set()
     return [Candidate(c, m, c in clashing) for c, m in ranked]
