@@ -274,5 +274,7 @@ def query_keys(p: Profile) -> set[str]:
 
 
 def exact_birth_keys(p: Profile) -> set[str]:
-    """The smallest blocks: descriptions with this exact date of birth and given name or district."""
-    return {k for k in index_keys(p) if k.startswith(("g:", "d:"))}
+    """The smallest blocks: descriptions with this exact date of birth and given name, either way
+    round. Not date of birth + district: with a million children that block holds about eight
+    strangers for every record, and what it adds (a given name beyond recognition) cannot link."""
+    return {k for k in query_keys(p) if k.startswith("g:")}
