@@ -125,6 +125,12 @@ class Settings:
     # A&E follow-ups: days a child may be "not contactable" before the navigator is prompted to
     # record the outcome and close, rather than leave the case looking open.
     not_contactable_days: int = 14
+    # SQLite only, per connection: the page cache, and how much of the file is read through a
+    # memory map instead of a read() call per page (the map shares the OS page cache, so it costs
+    # address space, not memory). The default cache is 2 MB; with a million children the blocking
+    # index alone is hundreds of MB, and every resolve read its pages from the OS one call each.
+    sqlite_cache_mb: int = 64
+    sqlite_mmap_mb: int = 2048
 
     def __post_init__(self) -> None:
         if self.match_review_threshold > self.match_link_threshold:
@@ -146,6 +152,8 @@ class Settings:
             max_body_bytes=_int("SHIELD_MAX_BODY_BYTES", cls.max_body_bytes),
             max_batch_items=_int("SHIELD_MAX_BATCH_ITEMS", cls.max_batch_items),
             not_contactable_days=_positive("SHIELD_NOT_CONTACTABLE_DAYS", cls.not_contactable_days),
+            sqlite_cache_mb=_positive("SHIELD_SQLITE_CACHE_MB", cls.sqlite_cache_mb),
+            sqlite_mmap_mb=_int("SHIELD_SQLITE_MMAP_MB", cls.sqlite_mmap_mb),
             match_link_threshold=_float("SHIELD_MATCH_LINK_THRESHOLD", cls.match_link_threshold),
             match_review_threshold=_float("SHIELD_MATCH_REVIEW_THRESHOLD", cls.match_review_threshold),
             api_docs=_bool("SHIELD_API_DOCS", cls.api_docs),

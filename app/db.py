@@ -42,6 +42,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
+from app.config import get_settings
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -221,6 +223,9 @@ WRITE = {"shield_write": True}
 
 
 def _configure_sqlite(engine: Engine) -> None:
+    settings = get_settings()
+    cache_mb, mmap_mb = settings.sqlite_cache_mb, max(settings.sqlite_mmap_mb, 0)
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Hand transaction control to SQLAlchemy (the "begin" hook below) instead of the
@@ -231,6 +236,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA cache_size=-{cache_mb * 1024}")
+        cur.execute(f"PRAGMA mmap_size={mmap_mb * 1024 * 1024}")
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -14,7 +14,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from app.audit.models import AuditEvent
-from app.config import ConfigError, Settings
+from app.config import ConfigError, Settings, get_settings
+from app.db import Database
 from app.logs import JSONFormatter
 from app.main import create_app
 from app.records.models import Record
@@ -169,6 +170,21 @@ def test_defaults_are_the_safe_ones(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     s = Settings.from_env()
     assert (s.api_docs, s.metrics, s.cors_origins, s.read_limit_children_per_hour) == (False, False, (), 60)
+
+
+def test_sqlite_connections_get_the_configured_cache_and_memory_map(monkeypatch, tmp_path):
+    monkeypatch.setenv("SHIELD_SQLITE_CACHE_MB", "8")
+    monkeypatch.setenv("SHIELD_SQLITE_MMAP_MB", "16")
+    get_settings.cache_clear()
+    try:
+        db = Database(f"sqlite:///{tmp_path / 'x.db'}")
+        with db.engine.connect() as conn:
+            cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+            mmap = conn.exec_driver_sql("PRAGMA mmap_size").scalar()
+        db.dispose()
+    finally:
+        get_settings.cache_clear()
+    assert (cache, mmap) == (-8 * 1024, 16 * 1024 * 1024)
 
 
 # ---- Structured logs -----------------------------------------------------------------------------

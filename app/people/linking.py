@@ -35,7 +35,16 @@ from sqlalchemy import Connection, and_, bindparam, insert, or_, select
 from app.config import Settings, get_settings
 from app.db import utc_now
 from app.people.models import Child, ChildIdentifier, IdentityReview, PersonIndex, PersonKey
-from app.people.scoring import Match, Profile, Weights, exact_birth_keys, index_keys, query_keys, score
+from app.people.scoring import (
+    Match,
+    Profile,
+    Weights,
+    exact_birth_keys,
+    index_keys,
+    query_keys,
+    score,
+    upper_bound,
+)
 from app.records.schemas import Person
 
 # Most trusted first: the NHS number is the health service's key, the UPN the DfE's.
@@ -263,17 +272,25 @@ def candidates(
     """Children whose descriptions share a blocking key (``keys``, by default all of ``profile``'s)
     with ``profile``, best score first (one entry per child: its best-matching description), with
     identifier clashes marked among the first few scoring ``at_least`` (other than ``besides``):
-    the only ones the caller will act on, so that most records need no look at identifiers."""
+    the only ones the caller will act on, so that most records need no look at identifiers.
+
+    With ``at_least``, descriptions that cannot score it (``upper_bound``) are left out unscored:
+    with a million children the blocks hold tens of strangers, and scoring them all made resolving
+    grow with the index. What scores ``at_least`` or more, and its order, is the same."""
     people = _people(conn)
     keys = query_keys(profile) if keys is None else keys
     if not keys:
         return []
-    best: dict[uuid.UUID, Match] = {}
+    best: dict[uuid.UUID, Match | None] = {}
     for child_id, *fields in people.block(keys):
-        match = score(WEIGHTS, profile, Profile(*fields))
-        if child_id not in best or match.score > best[child_id].score:
+        other = Profile(*fields)
+        if at_least is not None and upper_bound(WEIGHTS, profile, other) < at_least:
+            best.setdefault(child_id, None)  # keeps the order children were met in: equal scores rank as before
+            continue
+        match = score(WEIGHTS, profile, other)
+        if (held := best.get(child_id)) is None or match.score > held.score:
             best[child_id] = match
-    ranked = sorted(best.items(), key=lambda item: item[1].score, reverse=True)
+    ranked = sorted(((c, m) for c, m in best.items() if m is not None), key=lambda item: item[1].score, reverse=True)
     worth = [c for c, m in ranked[: MAX_REVIEWS + 1] if c != besides and (at_least is None or m.score >= at_least)]
     clashing = _clashing(people, worth, dict(idents)) if idents else set()
     return [Candidate(c, m, c in clashing) for c, m in ranked]
