@@ -29,7 +29,6 @@ from sqlalchemy import (
     event,
     func,
     insert,
-    literal,
     select,
     text,
 )
@@ -255,12 +254,26 @@ def insert_per_id(conn: Connection, table: Table, fixed: dict[str, Any], column:
     """
     if not ids:
         return
-    constants = [literal(value, table.c[name].type) for name, value in fixed.items()]
-    if conn.dialect.name == "postgresql":
-        each = func.unnest(bindparam("ids", ids, type_=postgresql.ARRAY(Uuid())))
-    else:
-        each = func.json_each(bindparam("ids", json.dumps([i.hex for i in ids]))).table_valued("value").c.value
-    conn.execute(insert(table).from_select([*fixed, column], select(*constants, each)))
+    dialect = conn.dialect.name
+    ids_value: Any = ids if dialect == "postgresql" else json.dumps([i.hex for i in ids])
+    conn.execute(_per_id_statement(table, tuple(fixed), column, dialect), {**fixed, "ids": ids_value})
+
+
+_PER_ID: dict[tuple[Table, tuple[str, ...], str, str], Any] = {}
+
+
+def _per_id_statement(table: Table, fixed: tuple[str, ...], column: str, dialect: str) -> Any:
+    # Built once per shape: building and cache-keying the statement per call (the audit append of
+    # every ingest) cost more than running it.
+    key = (table, fixed, column, dialect)
+    if key not in _PER_ID:
+        constants = [bindparam(name, type_=table.c[name].type) for name in fixed]
+        if dialect == "postgresql":
+            each = func.unnest(bindparam("ids", type_=postgresql.ARRAY(Uuid())))
+        else:
+            each = func.json_each(bindparam("ids")).table_valued("value").c.value
+        _PER_ID[key] = insert(table).from_select([*fixed, column], select(*constants, each))
+    return _PER_ID[key]
 
 
 def serialise_appenders(conn: Any, key: int) -> None:

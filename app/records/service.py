@@ -27,7 +27,7 @@ from app.people.identifiers import name_key
 from app.people.linking import Thresholds, resolve_child
 from app.quality.check import Finding, findings
 from app.quality.rules import QualityRules, finding_mask
-from app.records.kinds import Clock, RecordKind
+from app.records.kinds import KINDS, Clock, RecordKind
 from app.records.models import Record, RecordSubject, RecordVersion
 from app.records.schemas import IngestResult, LinkedChild, PpnIn, RecordIn
 
@@ -110,6 +110,7 @@ _PREVIOUS_SUBJECTS = select(
     RecordSubject.date_of_birth,
 ).where(RecordSubject.record_id == bindparam("record_id"))
 _UNLINK = delete(RecordSubject.__table__).where(RecordSubject.__table__.c.record_id == bindparam("record_id"))
+_INSERT_TYPED = {name: insert(kind.table.__table__) for name, kind in KINDS.items()}
 
 
 def ingest(
@@ -173,7 +174,7 @@ def _store(
             },
         )
         _add_version(conn, record_id, record.version, body, digest, writer, now)
-        conn.execute(insert(kind.table.__table__), {"record_id": record_id, **_columns(kind, record, found)})
+        conn.execute(_INSERT_TYPED[kind.name], {"record_id": record_id, **_columns(kind, record, found)})
         children = _link(conn, record_id, kind, record, [], thresholds)
         return _result(record_id, record, record.version, kind, "created", children, found)
 
