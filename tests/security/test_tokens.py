@@ -229,3 +229,28 @@ def test_every_jwt_decode_passes_algorithms():
     assert calls, "the token module decodes tokens with jwt.decode"
     missing = [(p, line) for p, line, keywords in calls if "algorithms" not in keywords]
     assert missing == []
+
+
+def test_a_remembered_token_still_expires(settings):
+    """Verified tokens are remembered (python-jose is slow), but never past exp plus the leeway."""
+    from app.security import tokens
+
+    verifier = tokens.TokenVerifier(settings)
+    now = int(time.time())
+    token = sign(claims(settings, iat=now - 600, exp=now - tokens.LEEWAY + 1))  # one second left
+    assert verifier.verify(token).sub == "police-rms"
+    assert verifier.verify(token).sub == "police-rms"  # from memory
+    time.sleep(2.1)
+    with pytest.raises(tokens.InvalidToken):
+        verifier.verify(token)
+
+
+def test_a_remembered_token_is_the_exact_text(settings):
+    """The memory is keyed by the whole token: the same claims under another signature are refused."""
+    from app.security import tokens
+
+    verifier = tokens.TokenVerifier(settings)
+    payload = claims(settings)
+    assert verifier.verify(sign(payload)).sub == "police-rms"
+    with pytest.raises(tokens.InvalidToken):
+        verifier.verify(sign(payload, key=OTHER_SECRET))
