@@ -92,15 +92,18 @@ def test_no_authorization_header_is_401(client, db):
     assert_refused(post(client, None), db)
 
 
-@pytest.mark.parametrize("authorization", [
-    pytest.param("Basic cG9saWNlOnBhc3N3b3Jk", id="basic-scheme"),
-    pytest.param("Bearer", id="bearer-without-token"),
-    pytest.param("Bearer    ", id="bearer-with-blank-token"),
-    pytest.param("Bearer not-a-token", id="not-a-jwt"),
-    pytest.param("Bearer a.b.c", id="three-garbage-segments"),
-    pytest.param("Bearer " + "A" * 9000, id="oversize-token"),
-    pytest.param("Token abc.def.ghi", id="unknown-scheme"),
-])
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        pytest.param("Basic cG9saWNlOnBhc3N3b3Jk", id="basic-scheme"),
+        pytest.param("Bearer", id="bearer-without-token"),
+        pytest.param("Bearer    ", id="bearer-with-blank-token"),
+        pytest.param("Bearer not-a-token", id="not-a-jwt"),
+        pytest.param("Bearer a.b.c", id="three-garbage-segments"),
+        pytest.param("Bearer " + "A" * 9000, id="oversize-token"),
+        pytest.param("Token abc.def.ghi", id="unknown-scheme"),
+    ],
+)
 def test_a_malformed_authorization_header_is_401(client, db, authorization):
     assert_refused(post(client, authorization), db, authorization.partition(" ")[2].strip() or None)
 
@@ -212,7 +215,8 @@ def test_only_the_tokens_module_imports_jose():
     for path in _modules():
         source = path.read_text(encoding="utf-8")
         imports_jose = "jose" in _imported_modules(ast.parse(source)) or any(
-            line.strip().startswith(("import jose", "from jose")) for line in source.splitlines())
+            line.strip().startswith(("import jose", "from jose")) for line in source.splitlines()
+        )
         if imports_jose and path != TOKENS_MODULE:
             offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
@@ -223,8 +227,13 @@ def test_every_jwt_decode_passes_algorithms():
     for path in _modules():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "decode"
-                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "jwt"):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "decode"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "jwt"
+            ):
                 calls.append((str(path.relative_to(ROOT)), node.lineno, {k.arg for k in node.keywords}))
     assert calls, "the token module decodes tokens with jwt.decode"
     missing = [(p, line) for p, line, keywords in calls if "algorithms" not in keywords]
