@@ -32,7 +32,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -274,6 +274,28 @@ def _per_id_statement(table: Table, fixed: tuple[str, ...], column: str, dialect
             each = func.json_each(bindparam("ids")).table_valued("value").c.value
         _PER_ID[key] = insert(table).from_select([*fixed, column], select(*constants, each))
     return _PER_ID[key]
+
+
+def insert_if_absent(conn: Connection, table: Table, key: tuple[str, ...], row: dict[str, Any]) -> bool:
+    """Insert ``row`` unless a row with the same values of ``key`` (a unique constraint) exists, and
+    say whether it was inserted: one statement where a look-up and an insert were two.
+
+    A concurrent transaction inserting the same key makes this wait for it and then insert nothing
+    (PostgreSQL); on SQLite writers already take turns.
+    """
+    statement = _IF_ABSENT.get((table, key, conn.dialect.name))
+    if statement is None:
+        construct = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        statement = (
+            construct(table)
+            .on_conflict_do_nothing(index_elements=[table.c[k] for k in key])
+            .execution_options(preserve_rowcount=True)  # SQLAlchemy drops an INSERT's rowcount otherwise
+        )
+        _IF_ABSENT[(table, key, conn.dialect.name)] = statement
+    return conn.execute(statement, row).rowcount == 1
+
+
+_IF_ABSENT: dict[tuple[Table, tuple[str, ...], str], Any] = {}
 
 
 def serialise_appenders(conn: Any, key: int) -> None:

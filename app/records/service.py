@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.audit.chain import Actor, Entry, append
-from app.db import Database, utc_now
+from app.db import Database, insert_if_absent, utc_now
 from app.errors import ProblemError, pydantic_errors, validation_problem
 from app.people.identifiers import name_key
 from app.people.linking import Thresholds, resolve_child
@@ -94,7 +94,7 @@ _SUBJECTS = (
     .where(RecordSubject.record_id == bindparam("record_id"))
     .order_by(RecordSubject.position)
 )
-_INSERT_RECORD = insert(Record.__table__)
+_NATURAL_KEY = ("agency", "record_type", "source_ref")
 _INSERT_VERSION = insert(RecordVersion.__table__)
 _INSERT_SUBJECT = insert(RecordSubject.__table__)
 _MARK_CURRENT = (
@@ -156,29 +156,26 @@ def _store(
 ) -> IngestResult:
     body = record.model_dump(mode="json")
     digest = body_hash(body)
-    existing = conn.execute(
-        _FIND_RECORD, {"agency": writer.agency, "record_type": kind.name, "source_ref": record.source_ref}
-    ).first()
-    if existing is None:
-        record_id = uuid.uuid4()
-        conn.execute(
-            _INSERT_RECORD,
-            {
-                "id": record_id,
-                "record_type": kind.name,
-                "agency": writer.agency,
-                "source_ref": record.source_ref,
-                "version": record.version,
-                "first_received_at": now,
-                "updated_at": now,
-            },
-        )
+    record_id = uuid.uuid4()
+    stored = {
+        "id": record_id,
+        "record_type": kind.name,
+        "agency": writer.agency,
+        "source_ref": record.source_ref,
+        "version": record.version,
+        "first_received_at": now,
+        "updated_at": now,
+    }
+    # Most posts are new records: try the insert first, and look the record up only if it exists.
+    if insert_if_absent(conn, Record.__table__, _NATURAL_KEY, stored):
         _add_version(conn, record_id, record.version, body, digest, writer, now)
         conn.execute(_INSERT_TYPED[kind.name], {"record_id": record_id, **_columns(kind, record, found)})
         children = _link(conn, record_id, kind, record, [], thresholds)
         return _result(record_id, record, record.version, kind, "created", children, found)
 
-    record_id, current = existing
+    record_id, current = conn.execute(
+        _FIND_RECORD, {"agency": writer.agency, "record_type": kind.name, "source_ref": record.source_ref}
+    ).one()
     same_version = conn.execute(_FIND_VERSION_HASH, {"record_id": record_id, "version": record.version}).scalar()
     if same_version is not None:
         if same_version != digest:
