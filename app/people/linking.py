@@ -59,6 +59,9 @@ class Candidate:
     child_id: uuid.UUID
     match: Match
     clash: bool = False  # holds a different value of an identifier the record carries
+    # Whether the child already has exactly this description: None when the block cannot tell
+    # (read under fewer keys than the description's own, or cut short at MAX_CANDIDATES).
+    described: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,7 @@ def resolve(
     profile = profile_of(person)
     child_id = next((held[i] for i in idents if i in held), None)
     resolution: Resolution | None = None
+    ranked: list[Candidate] = []
     if previous is not None and child_id is None:
         resolution = Resolution(surviving_child(conn, previous), "previous")
     else:
@@ -170,7 +174,11 @@ def resolve(
     ]
     if new_ids:
         conn.execute(_INSERT_IDENTIFIER, new_ids)
-    index_profile(conn, resolution.child_id, profile, now, fresh=resolution.outcome in ("possible", "new"))
+    if resolution.outcome in ("possible", "new"):
+        has_it: bool | None = False  # created just now
+    else:
+        has_it = next((c.described for c in ranked if c.child_id == resolution.child_id), None)
+    index_profile(conn, resolution.child_id, profile, now, has_it)
     return resolution
 
 
@@ -186,18 +194,28 @@ def candidates(
     with ``profile``, best score first (one entry per child: its best-matching description), with
     identifier clashes marked among the first few scoring ``at_least`` (other than ``besides``):
     the only ones the caller will act on, so that most records need no look at identifiers."""
+    complete = keys is None  # an identical description shares a query key, so the block holds it
     keys = query_keys(profile) if keys is None else keys
     if not keys:
         return []
     best: dict[uuid.UUID, Match] = {}
+    described: set[uuid.UUID] = set()
+    wanted = description(profile)
+    rows = 0
     for child_id, *fields in conn.execute(_BLOCK, {"keys": sorted(keys)}):
+        rows += 1
+        if tuple(fields) == wanted:
+            described.add(child_id)
         match = score(WEIGHTS, profile, Profile(*fields))
         if child_id not in best or match.score > best[child_id].score:
             best[child_id] = match
+    complete = complete and rows < MAX_CANDIDATES
     ranked = sorted(best.items(), key=lambda item: item[1].score, reverse=True)
     worth = [c for c, m in ranked[: MAX_REVIEWS + 1] if c != besides and (at_least is None or m.score >= at_least)]
     clashing = _clashing(conn, worth, dict(idents)) if idents else set()
-    return [Candidate(c, m, c in clashing) for c, m in ranked]
+    return [
+        Candidate(c, m, c in clashing, True if c in described else (False if complete else None)) for c, m in ranked
+    ]
 
 
 def _linkable(candidate: Candidate) -> bool:
@@ -276,16 +294,24 @@ def _open_duplicate_reviews(conn: Connection, child_id: uuid.UUID, others: list[
     return len(fresh)
 
 
-def index_profile(conn: Connection, child_id: uuid.UUID, profile: Profile, now: datetime, fresh: bool) -> None:
+def description(profile: Profile) -> tuple[object, ...]:
+    """What makes two descriptions the same one: a row of ``person_index`` without its ids."""
+    return (profile.given_name, profile.family_name, profile.date_of_birth, profile.sex, profile.postcode)
+
+
+def index_profile(
+    conn: Connection, child_id: uuid.UUID, profile: Profile, now: datetime, has_it: bool | None = None
+) -> None:
     """File this description under the child, unless the child already has exactly this one.
 
-    ``fresh``: the child was created just now, so it cannot have it yet (saves a probe).
+    ``has_it``: whether it does, when the caller already knows (a child created just now, or one
+    whose descriptions the block just read), which saves a probe; None: look.
     """
     keys = index_keys(profile)
-    if not keys:
+    if not keys or has_it:
         return
-    row = (profile.given_name, profile.family_name, profile.date_of_birth, profile.sex, profile.postcode)
-    if not fresh and any(tuple(r) == row for r in conn.execute(_PROFILES_OF_CHILD, {"child_id": child_id})):
+    row = description(profile)
+    if has_it is None and any(tuple(r) == row for r in conn.execute(_PROFILES_OF_CHILD, {"child_id": child_id})):
         return
     person_id = conn.execute(
         _INSERT_PROFILE,
