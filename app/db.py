@@ -276,6 +276,45 @@ def _per_id_statement(table: Table, fixed: tuple[str, ...], column: str, dialect
     return _PER_ID[key]
 
 
+def insert_with_per_id(
+    conn: Connection,
+    parent: Table,
+    row: dict[str, Any],
+    table: Table,
+    fixed: dict[str, Any],
+    column: str,
+    ids: list[uuid.UUID],
+) -> None:
+    """Insert ``row`` into ``parent``, then as ``insert_per_id`` into ``table`` (whose ``fixed`` values
+    name that row): on PostgreSQL in one statement, the parent's insert in a WITH, so one round trip.
+
+    The audit append runs this under the chain lock, which is held until commit: there every round
+    trip holds up every other writer. SQLite: two statements (its writers take turns anyway).
+    """
+    dialect = conn.dialect.name
+    if dialect != "postgresql" or not ids:
+        conn.execute(_plain_insert(parent), row)
+        insert_per_id(conn, table, fixed, column, ids)
+        return
+    key = (parent, tuple(row), table, tuple(fixed), column)
+    if key not in _WITH_PER_ID:
+        values = {name: bindparam(name, type_=parent.c[name].type) for name in row}
+        _WITH_PER_ID[key] = _per_id_statement(table, tuple(fixed), column, dialect).add_cte(
+            insert(parent).values(values).cte("parent")
+        )
+    conn.execute(_WITH_PER_ID[key], {**row, **fixed, "ids": ids})
+
+
+_WITH_PER_ID: dict[tuple[Any, ...], Any] = {}
+_PLAIN_INSERT: dict[Table, Any] = {}
+
+
+def _plain_insert(table: Table) -> Any:
+    if table not in _PLAIN_INSERT:
+        _PLAIN_INSERT[table] = insert(table)
+    return _PLAIN_INSERT[table]
+
+
 def insert_if_absent(conn: Connection, table: Table, key: tuple[str, ...], row: dict[str, Any]) -> bool:
     """Insert ``row`` unless a row with the same values of ``key`` (a unique constraint) exists, and
     say whether it was inserted: one statement where a look-up and an insert were two.

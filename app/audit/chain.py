@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
 from app.audit import limits
 from app.audit.models import AuditEvent, AuditEventChild
-from app.db import insert_per_id, serialise_appenders, utc_now
+from app.db import insert_with_per_id, serialise_appenders, utc_now
 
 GENESIS = "0" * 64
 _CHAIN_LOCK = 0x5348494C44  # "SHILD": the advisory lock key for the one audit chain
@@ -88,7 +88,6 @@ def entry_hash(prev_hash: str, row: dict[str, Any]) -> str:
 
 
 _HEAD = select(AuditEvent.seq, AuditEvent.entry_hash).order_by(AuditEvent.seq.desc()).limit(1)
-_INSERT = insert(AuditEvent.__table__)
 
 
 def append(conn: Connection, entry: Entry, now: datetime | None = None) -> int:
@@ -133,8 +132,10 @@ def append(conn: Connection, entry: Entry, now: datetime | None = None) -> int:
     }
     row["prev_hash"] = prev
     row["entry_hash"] = entry_hash(prev, row)
-    conn.execute(_INSERT, row)
-    insert_per_id(conn, AuditEventChild.__table__, {"audit_seq": seq}, "child_id", [uuid.UUID(c) for c in children])
+    child_ids = [uuid.UUID(c) for c in children]
+    insert_with_per_id(
+        conn, AuditEvent.__table__, row, AuditEventChild.__table__, {"audit_seq": seq}, "child_id", child_ids
+    )
     conn.info[_HEAD_KEY] = (transaction, (seq, row["entry_hash"]))
     return seq
 
