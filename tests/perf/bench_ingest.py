@@ -3,7 +3,10 @@
     python tests/perf/bench_ingest.py [--db sqlite|postgresql] [--seconds 10] [--connections 8]
 
 Both apps run as one uvicorn worker on the same kind of database, driven by wrk with the same
-connection count; the figure that holds across noisy machines is the ratio of requests/s.
+connection count; the figure that holds across noisy machines is the ratio of requests/s. Each
+server's CPU time per request (from /proc) is printed too: on a busy machine it moves less than
+requests/s, and it shows whether a change cut work or only waiting (on PostgreSQL a post waits
+mostly for the audit chain's lock, held through the commit of the post before it).
 Not part of the test suite (pytest does not collect it). Needs ``wrk`` (Debian package).
 """
 
