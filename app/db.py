@@ -31,11 +31,10 @@ from sqlalchemy import (
     event,
     func,
     insert,
-    literal,
     select,
     text,
 )
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -344,14 +343,89 @@ def insert_per_id(conn: Connection, table: Table, fixed: dict[str, Any], column:
         return
     if len(ids) == 1:
         # One child (a record read): a plain insert, which costs less to build than the array form.
-        conn.execute(insert(table), {**fixed, column: ids[0]})
+        conn.execute(_plain_insert(table), {**fixed, column: ids[0]})
         return
-    constants = [literal(value, table.c[name].type) for name, value in fixed.items()]
-    if conn.dialect.name == "postgresql":
-        each = func.unnest(bindparam("ids", ids, type_=postgresql.ARRAY(Uuid())))
-    else:
-        each = func.json_each(bindparam("ids", json.dumps([i.hex for i in ids]))).table_valued("value").c.value
-    conn.execute(insert(table).from_select([*fixed, column], select(*constants, each)))
+    dialect = conn.dialect.name
+    ids_value: Any = ids if dialect == "postgresql" else json.dumps([i.hex for i in ids])
+    conn.execute(_per_id_statement(table, tuple(fixed), column, dialect), {**fixed, "ids": ids_value})
+
+
+_PER_ID: dict[tuple[Table, tuple[str, ...], str, str], Any] = {}
+
+
+def _per_id_statement(table: Table, fixed: tuple[str, ...], column: str, dialect: str) -> Any:
+    # Built once per shape: building and cache-keying the statement per call (the audit append of
+    # every ingest) cost more than running it.
+    key = (table, fixed, column, dialect)
+    if key not in _PER_ID:
+        constants = [bindparam(name, type_=table.c[name].type) for name in fixed]
+        if dialect == "postgresql":
+            each = func.unnest(bindparam("ids", type_=postgresql.ARRAY(Uuid())))
+        else:
+            each = func.json_each(bindparam("ids")).table_valued("value").c.value
+        _PER_ID[key] = insert(table).from_select([*fixed, column], select(*constants, each))
+    return _PER_ID[key]
+
+
+def insert_with_per_id(
+    conn: Connection,
+    parent: Table,
+    row: dict[str, Any],
+    table: Table,
+    fixed: dict[str, Any],
+    column: str,
+    ids: list[uuid.UUID],
+) -> None:
+    """Insert ``row`` into ``parent``, then as ``insert_per_id`` into ``table`` (whose ``fixed`` values
+    name that row): on PostgreSQL in one statement, the parent's insert in a WITH, so one round trip.
+
+    The audit append runs this under the chain lock, which is held until commit: there every round
+    trip holds up every other writer. SQLite: two statements (its writers take turns anyway).
+    """
+    dialect = conn.dialect.name
+    if dialect != "postgresql" or not ids:
+        conn.execute(_plain_insert(parent), row)
+        insert_per_id(conn, table, fixed, column, ids)
+        return
+    key = (parent, tuple(row), table, tuple(fixed), column)
+    if key not in _WITH_PER_ID:
+        values = {name: bindparam(name, type_=parent.c[name].type) for name in row}
+        _WITH_PER_ID[key] = _per_id_statement(table, tuple(fixed), column, dialect).add_cte(
+            insert(parent).values(values).cte("parent")
+        )
+    conn.execute(_WITH_PER_ID[key], {**row, **fixed, "ids": ids})
+
+
+_WITH_PER_ID: dict[tuple[Any, ...], Any] = {}
+_PLAIN_INSERT: dict[Table, Any] = {}
+
+
+def _plain_insert(table: Table) -> Any:
+    if table not in _PLAIN_INSERT:
+        _PLAIN_INSERT[table] = insert(table)
+    return _PLAIN_INSERT[table]
+
+
+def insert_if_absent(conn: Connection, table: Table, key: tuple[str, ...], row: dict[str, Any]) -> bool:
+    """Insert ``row`` unless a row with the same values of ``key`` (a unique constraint) exists, and
+    say whether it was inserted: one statement where a look-up and an insert were two.
+
+    A concurrent transaction inserting the same key makes this wait for it and then insert nothing
+    (PostgreSQL); on SQLite writers already take turns.
+    """
+    statement = _IF_ABSENT.get((table, key, conn.dialect.name))
+    if statement is None:
+        construct = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        statement = (
+            construct(table)
+            .on_conflict_do_nothing(index_elements=[table.c[k] for k in key])
+            .execution_options(preserve_rowcount=True)  # SQLAlchemy drops an INSERT's rowcount otherwise
+        )
+        _IF_ABSENT[(table, key, conn.dialect.name)] = statement
+    return conn.execute(statement, row).rowcount == 1
+
+
+_IF_ABSENT: dict[tuple[Table, tuple[str, ...], str], Any] = {}
 
 
 def serialise_appenders(conn: Any, key: int) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, insert, select
 
 from app.audit import limits
 from app.audit.models import AuditEvent, AuditEventChild
-from app.db import insert_per_id, serialise_appenders, utc_now
+from app.db import insert_with_per_id, serialise_appenders, utc_now
 
 GENESIS = "0" * 64
 _CHAIN_LOCK = 0x5348494C44  # "SHILD": the advisory lock key for the one audit chain
@@ -115,9 +115,15 @@ def append(conn: Connection, entry: Entry, now: datetime | None = None) -> int:
         # Under the chain lock: concurrent reads by one person are counted one after the other.
         limits.check(conn, entry, children, limit, now)
     row = _row(entry, seq + 1, prev, now)
-    conn.execute(_INSERT, row)
-    insert_per_id(
-        conn, AuditEventChild.__table__, {"audit_seq": row["seq"]}, "child_id", [uuid.UUID(c) for c in children]
+    # One statement on PostgreSQL: under the chain lock every round trip holds up every writer.
+    insert_with_per_id(
+        conn,
+        AuditEvent.__table__,
+        row,
+        AuditEventChild.__table__,
+        {"audit_seq": row["seq"]},
+        "child_id",
+        [uuid.UUID(c) for c in children],
     )
     conn.info[_HEAD_KEY] = (transaction, (row["seq"], row["entry_hash"]))
     return row["seq"]

@@ -109,6 +109,12 @@ class ChunkStore:
         self._key_of[row["id"]] = key = (row["agency"], row["record_type"], row["source_ref"])
         self._found[key] = (row["id"], row["version"])
 
+    def add_if_new(self, row: dict[str, Any]) -> bool:
+        if self.find(row["agency"], row["record_type"], row["source_ref"]) is not None:
+            return False
+        self.add_record(row)
+        return True
+
     def add_version(self, row: dict[str, Any]) -> None:
         self._versions.append(row)
         self._hashes[(row["record_id"], row["version"])] = row["body_hash"]

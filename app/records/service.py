@@ -24,14 +24,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.audit.chain import Actor, Entry, append
-from app.db import Database, utc_now
+from app.db import Database, insert_if_absent, utc_now
 from app.errors import ProblemError, pydantic_errors, validation_problem
 from app.people.identifiers import name_key
 from app.people.linking import People, SqlPeople, Thresholds, resolve_child
 from app.quality import kept
 from app.quality.check import Finding, findings
 from app.quality.rules import QualityRules, finding_mask
-from app.records.kinds import Clock, RecordKind
+from app.records.kinds import KINDS, Clock, RecordKind
 from app.records.models import Record, RecordSubject, RecordVersion
 from app.records.schemas import IngestResult, LinkedChild, PpnIn, RecordIn
 
@@ -94,6 +94,7 @@ _FIND_VERSION_HASH = select(RecordVersion.body_hash).where(
     RecordVersion.record_id == bindparam("record_id"), RecordVersion.version == bindparam("version")
 )
 _INSERT_RECORD = insert(Record.__table__)
+_NATURAL_KEY = ("agency", "record_type", "source_ref")
 _INSERT_VERSION = insert(RecordVersion.__table__)
 _INSERT_SUBJECT = insert(RecordSubject.__table__)
 _MARK_CURRENT = (
@@ -114,6 +115,7 @@ _SUBJECT_ROWS = (
     .order_by(RecordSubject.position)
 )
 _UNLINK = delete(RecordSubject.__table__).where(RecordSubject.__table__.c.record_id == bindparam("record_id"))
+_INSERT_TYPED = {name: insert(kind.table.__table__) for name, kind in KINDS.items()}
 
 SubjectRow = tuple[Any, ...]  # position, child_id, given_key, family_key, date_of_birth, role
 
@@ -127,6 +129,7 @@ class Store(Protocol):
     def version_hash(self, record_id: uuid.UUID, version: int) -> str | None: ...
     def subjects(self, record_id: uuid.UUID) -> list[SubjectRow]: ...
     def add_record(self, row: dict[str, Any]) -> None: ...
+    def add_if_new(self, row: dict[str, Any]) -> bool: ...
     def add_version(self, row: dict[str, Any]) -> None: ...
     def add_typed(self, kind: RecordKind, record_id: uuid.UUID, columns: dict[str, Any]) -> None: ...
     def make_current(
@@ -158,11 +161,15 @@ class SqlStore:
     def add_record(self, row: dict[str, Any]) -> None:
         self.conn.execute(_INSERT_RECORD, row)
 
+    def add_if_new(self, row: dict[str, Any]) -> bool:
+        """Insert the record unless its natural key is taken; one statement for the usual new record."""
+        return insert_if_absent(self.conn, Record.__table__, _NATURAL_KEY, row)
+
     def add_version(self, row: dict[str, Any]) -> None:
         self.conn.execute(_INSERT_VERSION, row)
 
     def add_typed(self, kind: RecordKind, record_id: uuid.UUID, columns: dict[str, Any]) -> None:
-        self.conn.execute(insert(kind.table.__table__), {"record_id": record_id, **columns})
+        self.conn.execute(_INSERT_TYPED[kind.name], {"record_id": record_id, **columns})
 
     def make_current(
         self, kind: RecordKind, record_id: uuid.UUID, version: int, now: datetime, columns: dict[str, Any]
@@ -253,26 +260,26 @@ def _store(
 ) -> IngestResult:
     body = record.model_dump(mode="json")
     digest = body_hash(body)
-    existing = store.find(writer.agency, kind.name, record.source_ref)
-    if existing is None:
-        record_id = uuid.uuid4()
-        store.add_record(
-            {
-                "id": record_id,
-                "record_type": kind.name,
-                "agency": writer.agency,
-                "source_ref": record.source_ref,
-                "version": record.version,
-                "first_received_at": now,
-                "updated_at": now,
-            },
-        )
+    record_id = uuid.uuid4()
+    stored = {
+        "id": record_id,
+        "record_type": kind.name,
+        "agency": writer.agency,
+        "source_ref": record.source_ref,
+        "version": record.version,
+        "first_received_at": now,
+        "updated_at": now,
+    }
+    # Most posts are new records: try the insert first, and look the record up only if it exists.
+    if store.add_if_new(stored):
         _add_version(store, record_id, record.version, body, digest, writer, now)
         store.add_typed(kind, record_id, _columns(kind, record, found))
         children = _link(store, record_id, kind, record, None, thresholds)
         _refresh_quality(store, kind, children)
         return _result(record_id, record, record.version, kind, "created", children, found)
 
+    existing = store.find(writer.agency, kind.name, record.source_ref)
+    assert existing is not None  # add_if_new found it
     record_id, current = existing
     same_version = store.version_hash(record_id, record.version)
     if same_version is not None:

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from app.policy.schema import AGENCIES
 
 MAX_TOKEN_BYTES = 8192
 _FORBIDDEN_HEADERS = ("jku", "x5u", "jwk", "x5c")
+LEEWAY = 30  # seconds of clock difference allowed on exp and nbf
 _OPTIONS = {
     "require_exp": True,
     "require_iat": True,
@@ -35,8 +38,12 @@ _OPTIONS = {
     "require_iss": True,
     "require_sub": True,
     "verify_nbf": True,
-    "leeway": 30,
+    "leeway": LEEWAY,
 }
+# Verified tokens remembered, by their exact text: an agency system sends the same token with
+# every post until it expires, and python-jose takes longer to check it than the rest of the
+# request's authentication. Bounded, so a flood of distinct valid tokens only evicts.
+CACHE_SIZE = 1024
 
 
 class InvalidToken(Exception):
@@ -70,6 +77,8 @@ class TokenVerifier:
         self.issuer = settings.jwt_issuer
         self._secret = settings.jwt_secret
         self._jwks = _load_jwks(settings.jwt_jwks) if settings.jwt_jwks else {}
+        self._verified: OrderedDict[str, tuple[Claims, float]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def _key_for(self, header: dict[str, Any]) -> str | dict[str, Any]:
         alg = header.get("alg")
@@ -87,6 +96,23 @@ class TokenVerifier:
     def verify(self, token: str) -> Claims:
         if not token or len(token) > MAX_TOKEN_BYTES:
             raise InvalidToken("token missing or too long")
+        with self._lock:
+            hit = self._verified.get(token)
+            if hit is not None:
+                claims, good_until = hit
+                # The same bound as python-jose's exp check: valid while now <= exp + leeway.
+                if time.time() <= good_until:
+                    self._verified.move_to_end(token)
+                    return claims
+                del self._verified[token]
+        claims, exp = self._verify(token)
+        with self._lock:
+            self._verified[token] = (claims, exp + LEEWAY)
+            if len(self._verified) > CACHE_SIZE:
+                self._verified.popitem(last=False)
+        return claims
+
+    def _verify(self, token: str) -> tuple[Claims, float]:
         try:
             header = jwt.get_unverified_header(token)
         except JOSEError as exc:
@@ -102,7 +128,7 @@ class TokenVerifier:
             )
         except JOSEError as exc:
             raise InvalidToken("token signature or claims not valid") from exc
-        return self._claims(claims)
+        return self._claims(claims), float(claims["exp"])
 
     def _claims(self, claims: dict[str, Any]) -> Claims:
         if claims.get("token_use", "access") != "access":

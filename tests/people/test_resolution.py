@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
 
 import pytest
@@ -10,7 +11,8 @@ from sqlalchemy import func, select
 
 from app.config import ConfigError, Settings
 from app.main import create_app
-from app.people.models import IdentityReview
+from app.people import linking
+from app.people.models import IdentityReview, PersonIndex
 from tests.factories import NHS_A, NHS_B
 from tests.people.helpers import anonymous_person, outcome, post_ppn
 
@@ -139,3 +141,31 @@ def test_no_review_between_children_holding_different_nhs_numbers(settings, db, 
     with db.read_session() as s:
         # A merge of these two would be refused: asking the steward would only waste their time.
         assert s.execute(select(func.count()).select_from(IdentityReview)).scalar_one() == 0
+
+
+def _descriptions(db, child: str) -> list[tuple]:
+    with db.read_session() as s:
+        rows = s.execute(
+            select(PersonIndex.given_name, PersonIndex.postcode).where(PersonIndex.child_id == uuid.UUID(child))
+        )
+        return sorted(tuple(r) for r in rows)
+
+
+@pytest.mark.parametrize("block", ["complete", "cut short"])
+def test_a_child_gathers_each_description_once(client, auth, db, monkeypatch, block):
+    """Linked by score, by identifier or as an amendment: a description the child already has is not
+    filed again, and a new one is. (Ingest learns which from the block it scored when it can, and
+    looks when the block was cut short.)"""
+    if block == "cut short":
+        monkeypatch.setattr(linking, "MAX_CANDIDATES", 0)
+    child = post_ppn(client, auth, "P-1", anonymous_person())
+    assert post_ppn(client, auth, "P-2", anonymous_person()) == child  # linked by score
+    assert post_ppn(client, auth, "P-1", anonymous_person(), version=2) == child  # amendment
+    assert _descriptions(db, child) == [("Aisha", "LS9 7AB")]
+    assert post_ppn(client, auth, "P-3", anonymous_person(given_name="Ayesha")) == child
+    assert _descriptions(db, child) == [("Aisha", "LS9 7AB"), ("Ayesha", "LS9 7AB")]
+    nhs = anonymous_person(identifiers={"nhs_number": NHS_A})
+    assert post_ppn(client, auth, "P-4", nhs) == child
+    assert post_ppn(client, auth, "P-5", nhs) == child  # by identifier
+    assert post_ppn(client, auth, "P-6", {**nhs, "postcode": "LS8 1AA"}) == child
+    assert _descriptions(db, child) == [("Aisha", "LS8 1AA"), ("Aisha", "LS9 7AB"), ("Ayesha", "LS9 7AB")]

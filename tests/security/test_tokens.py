@@ -92,15 +92,18 @@ def test_no_authorization_header_is_401(client, db):
     assert_refused(post(client, None), db)
 
 
-@pytest.mark.parametrize("authorization", [
-    pytest.param("Basic cG9saWNlOnBhc3N3b3Jk", id="basic-scheme"),
-    pytest.param("Bearer", id="bearer-without-token"),
-    pytest.param("Bearer    ", id="bearer-with-blank-token"),
-    pytest.param("Bearer not-a-token", id="not-a-jwt"),
-    pytest.param("Bearer a.b.c", id="three-garbage-segments"),
-    pytest.param("Bearer " + "A" * 9000, id="oversize-token"),
-    pytest.param("Token abc.def.ghi", id="unknown-scheme"),
-])
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        pytest.param("Basic cG9saWNlOnBhc3N3b3Jk", id="basic-scheme"),
+        pytest.param("Bearer", id="bearer-without-token"),
+        pytest.param("Bearer    ", id="bearer-with-blank-token"),
+        pytest.param("Bearer not-a-token", id="not-a-jwt"),
+        pytest.param("Bearer a.b.c", id="three-garbage-segments"),
+        pytest.param("Bearer " + "A" * 9000, id="oversize-token"),
+        pytest.param("Token abc.def.ghi", id="unknown-scheme"),
+    ],
+)
 def test_a_malformed_authorization_header_is_401(client, db, authorization):
     assert_refused(post(client, authorization), db, authorization.partition(" ")[2].strip() or None)
 
@@ -212,7 +215,8 @@ def test_only_the_tokens_module_imports_jose():
     for path in _modules():
         source = path.read_text(encoding="utf-8")
         imports_jose = "jose" in _imported_modules(ast.parse(source)) or any(
-            line.strip().startswith(("import jose", "from jose")) for line in source.splitlines())
+            line.strip().startswith(("import jose", "from jose")) for line in source.splitlines()
+        )
         if imports_jose and path != TOKENS_MODULE:
             offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
@@ -223,9 +227,39 @@ def test_every_jwt_decode_passes_algorithms():
     for path in _modules():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "decode"
-                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "jwt"):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "decode"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "jwt"
+            ):
                 calls.append((str(path.relative_to(ROOT)), node.lineno, {k.arg for k in node.keywords}))
     assert calls, "the token module decodes tokens with jwt.decode"
     missing = [(p, line) for p, line, keywords in calls if "algorithms" not in keywords]
     assert missing == []
+
+
+def test_a_remembered_token_still_expires(settings):
+    """Verified tokens are remembered (python-jose is slow), but never past exp plus the leeway."""
+    from app.security import tokens
+
+    verifier = tokens.TokenVerifier(settings)
+    now = int(time.time())
+    token = sign(claims(settings, iat=now - 600, exp=now - tokens.LEEWAY + 1))  # one second left
+    assert verifier.verify(token).sub == "police-rms"
+    assert verifier.verify(token).sub == "police-rms"  # from memory
+    time.sleep(2.1)
+    with pytest.raises(tokens.InvalidToken):
+        verifier.verify(token)
+
+
+def test_a_remembered_token_is_the_exact_text(settings):
+    """The memory is keyed by the whole token: the same claims under another signature are refused."""
+    from app.security import tokens
+
+    verifier = tokens.TokenVerifier(settings)
+    payload = claims(settings)
+    assert verifier.verify(sign(payload)).sub == "police-rms"
+    with pytest.raises(tokens.InvalidToken):
+        verifier.verify(sign(payload, key=OTHER_SECRET))
