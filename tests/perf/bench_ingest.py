@@ -40,6 +40,24 @@ request = function()
   return wrk.format(nil, "/api/v1/ppns", nil, string.format(BODY, counter))
 end
 """
+# Each PPN about one of a few thousand children (names and dates of birth cycling at different
+# periods), a few PPNs each, as a day's PPNs are: not a thousand PPNs about one child.
+MANY_CHILDREN_LUA = r"""
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer TOKEN"
+given = {"Alex", "Jordan", "Kai", "Leon", "Omar", "Tyler", "Aisha", "Maya", "Zara", "Ellie", "Bilal"}
+family = {"Smith", "Khan", "Ahmed", "Brown", "Wilson", "Patel", "Hussain", "Taylor", "Clarke", "Walker",
+          "Okafor", "Nowak", "Begum"}
+counter = 0
+request = function()
+  counter = counter + 1
+  local g = given[(counter % #given) + 1]
+  local f = family[(math.floor(counter / 7) % #family) + 1]
+  local d = string.format("20%02d-%02d-%02d", 9 + counter % 7, 1 + counter % 12, 1 + counter % 27)
+  return wrk.format(nil, "/api/v1/ppns", nil, string.format(BODY, counter, g, f, d))
+end
+"""
 # wrk prints p50/p90/p99 only; this reports p95 for both apps the same way.
 DONE_LUA = r"""
 done = function(summary, latency, requests)
@@ -139,7 +157,7 @@ def _wrk(url: str, script: Path, seconds: int, connections: int, server: int) ->
     return result
 
 
-def run(db: str, seconds: int, connections: int) -> dict[str, object]:
+def run(db: str, seconds: int, connections: int, children: str = "many") -> dict[str, object]:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (apt-get install wrk)")
     tmp = Path(tempfile.mkdtemp(prefix="shield-bench-"))
@@ -188,9 +206,13 @@ def run(db: str, seconds: int, connections: int) -> dict[str, object]:
         capture_output=True,
         text=True,
     ).stdout.strip()
-    body = json.dumps(PPN_BODY).replace('"', '\\"')
+    template, lua = PPN_BODY, SHIELD_LUA
+    if children == "many":
+        person = {**PPN_BODY["person"], "given_name": "%s", "family_name": "%s", "date_of_birth": "%s"}
+        template, lua = {**PPN_BODY, "person": person}, MANY_CHILDREN_LUA
+    body = json.dumps(template).replace('"', '\\"')
     shield_lua = tmp / "shield.lua"
-    shield_lua.write_text(SHIELD_LUA.replace("TOKEN", token).replace("BODY", f'"{body}"') + DONE_LUA)
+    shield_lua.write_text(lua.replace("TOKEN", token).replace("BODY", f'"{body}"') + DONE_LUA)
     shield = _serve(["--factory", "app.main:app_factory"], env, 8902, "/healthz")
     try:
         shield_result = _wrk("http://127.0.0.1:8902", shield_lua, seconds, connections, shield.pid)
@@ -201,6 +223,7 @@ def run(db: str, seconds: int, connections: int) -> dict[str, object]:
         "db": db,
         "seconds": seconds,
         "connections": connections,
+        "children": children,
         "floor": floor_result,
         "shield": shield_result,
         "ratio": round(shield_result["rps"] / floor_result["rps"], 3),
@@ -213,11 +236,20 @@ def main() -> int:
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument(
+        "--children",
+        choices=["many", "one"],
+        default="many",
+        help="PPNs about a few thousand children (default), or every PPN about one child (the old figure)",
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the result as JSON")
     args = parser.parse_args()
-    result = run(args.db, args.seconds, args.connections)
+    result = run(args.db, args.seconds, args.connections, args.children)
     floor, shield = result["floor"], result["shield"]
-    print(f"single-record ingest on {args.db}, {args.connections} connections, {args.seconds}s each")
+    print(
+        f"single-record ingest on {args.db}, {args.connections} connections, {args.seconds}s each, "
+        f"PPNs about {'a few thousand children' if args.children == 'many' else 'one child'}"
+    )
     print(f"{'':10}{'req/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'non-2xx':>10}{'CPU ms/req':>12}")
     for name, r in (("floor", floor), ("shield", shield)):
         print(
