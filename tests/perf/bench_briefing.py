@@ -47,7 +47,11 @@ CALENDAR = MeetingCalendar(TZ, datetime.min.time().replace(hour=9), load_holiday
 def typical_days(db: Database, lo: int = 100, hi: int = 300, want: int = 3) -> list[tuple[str, int]]:
     """Past meeting days (their window closed before the data was loaded) with ``lo``-``hi`` incidents."""
     with db.read_session() as s:
-        loaded = s.scalar(select(func.min(Record.first_received_at)))
+        # The latest load: scale.py's copies are whole years older, and their days are not the ones
+        # a database of this size would brief on (a partial copy has fewer incidents a day).
+        latest = s.scalar(select(func.max(Record.first_received_at)))
+        since = Record.first_received_at >= latest - timedelta(days=300) if latest is not None else True
+        loaded = s.scalar(select(func.min(Record.first_received_at)).where(since))
         day = (loaded or datetime.now(UTC)).astimezone(TZ).date()
         found: list[tuple[str, int]] = []
         for _ in range(120):
