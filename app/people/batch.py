@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select
 
 from app.db import next_ids
-from app.people.linking import MAX_CANDIDATES, ProfileRow, SqlPeople
+from app.people.linking import MAX_CANDIDATES, PROFILE_COLUMNS, ProfileRow, SqlPeople
 from app.people.models import Child, ChildIdentifier, IdentityReview, PersonIndex, PersonKey
 
 # Bound values per statement: well under SQLite's limit, and long lists plan no better.
@@ -30,15 +30,7 @@ SLICE = 900
 # Keys and the rows they file apart: a row sits under several of a chunk's keys, and reading its
 # columns (a child id to parse) once instead of once per key is most of the reading.
 _KEYED = select(PersonKey.key, PersonKey.person_id).where(PersonKey.key.in_(bindparam("keys", expanding=True)))
-_PROFILES = select(
-    PersonIndex.id,
-    PersonIndex.child_id,
-    PersonIndex.given_name,
-    PersonIndex.family_name,
-    PersonIndex.date_of_birth,
-    PersonIndex.sex,
-    PersonIndex.postcode,
-).where(PersonIndex.id.in_(bindparam("ids", expanding=True)))
+_PROFILES = select(PersonIndex.id, *PROFILE_COLUMNS).where(PersonIndex.id.in_(bindparam("ids", expanding=True)))
 _IDENTIFIERS = select(ChildIdentifier.child_id, ChildIdentifier.scheme, ChildIdentifier.value).where(
     ChildIdentifier.child_id.in_(bindparam("children", expanding=True))
 )

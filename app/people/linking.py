@@ -101,7 +101,7 @@ _HELD = select(ChildIdentifier.scheme, ChildIdentifier.value, ChildIdentifier.ch
 _IDENTIFIERS_OF = select(ChildIdentifier.child_id, ChildIdentifier.scheme, ChildIdentifier.value).where(
     ChildIdentifier.child_id.in_(bindparam("children", expanding=True))
 )
-_PROFILE_COLUMNS = (
+PROFILE_COLUMNS = (
     PersonIndex.child_id,
     PersonIndex.given_name,
     PersonIndex.family_name,
@@ -110,7 +110,7 @@ _PROFILE_COLUMNS = (
     PersonIndex.postcode,
 )
 _BLOCK = (
-    select(*_PROFILE_COLUMNS)
+    select(*PROFILE_COLUMNS)
     .where(
         PersonIndex.id.in_(
             select(PersonKey.person_id).where(PersonKey.key.in_(bindparam("keys", expanding=True))).distinct()
@@ -118,7 +118,7 @@ _BLOCK = (
     )
     .limit(MAX_CANDIDATES)
 )
-_PROFILES_OF_CHILD = select(*_PROFILE_COLUMNS[1:]).where(PersonIndex.child_id == bindparam("child_id"))
+_PROFILES_OF_CHILD = select(*PROFILE_COLUMNS[1:]).where(PersonIndex.child_id == bindparam("child_id"))
 # The rows a block holds come out in ``person_index.id`` order (the order SQLite reads the id list
 # in); ``ChunkPeople`` keeps that order, so both pick the same rows when a block is cut short.
 _MERGED_INTO = select(Child.merged_into).where(Child.id == bindparam("child_id"))
