@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from app.db import Database, for_bulk_load
+from app.db import Database, for_bulk_load, refresh_statistics
 from app.errors import ProblemError, pydantic_errors
 from app.people.linking import Thresholds
 from app.policy.engine import can_ingest
@@ -33,6 +33,7 @@ from app.security.caller import Caller
 # Lines per transaction: large enough that each table's writes go in a few statements, small
 # enough that the chunk's reads and writes stay a few megabytes.
 CHUNK = 1000
+ANALYSE_FROM = 4_000  # refresh planner statistics after this many lines, and at each doubling
 
 
 class ImportLine(BaseModel):
@@ -81,11 +82,20 @@ def import_lines(
     report = ImportReport()
     pending: list[tuple[int, Writer, Any, Any]] = []
     rules = quality or load_rules(policy.source)
+    stored, analysed_at = 0, ANALYSE_FROM
 
     def flush() -> None:
+        nonlocal stored, analysed_at
         if pending:
             _store_chunk(db, pending, report, rules, thresholds)
+            stored += len(pending)
             pending.clear()
+        if stored >= analysed_at:
+            # PostgreSQL plans from table statistics; a table an import has doubled since autovacuum
+            # last looked (or with autovacuum off) gets scans where an index search was wanted.
+            with db.writing() as session:
+                refresh_statistics(session.connection())
+            analysed_at *= 2
 
     for number, raw in enumerate(lines, start=1):
         report.lines += 1
