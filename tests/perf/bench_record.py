@@ -195,6 +195,22 @@ def add_subject_child(url: str) -> str:
     return str(child_id)
 
 
+def subject_database(db: str, url: str | None, records: int, bench: str) -> tuple[str, Path | None]:
+    """``url`` migrated to the latest revision, or a fresh database of ``records`` demo records (and
+    the scratch directory of a fresh SQLite one, to remove after)."""
+    if url is not None:
+        upgrade(url)  # a database kept from before may predate a migration
+        return url, None
+    scratch = None
+    if db == "sqlite":
+        scratch = Path(tempfile.mkdtemp(prefix=f"shield-bench-{bench}-"))
+        url = f"sqlite:///{scratch}/shield.db"
+    else:
+        url = _pg_database(f"shield_bench_{bench}")  # dropped and made afresh on the next run
+    load(url, records)
+    return url, scratch
+
+
 def _settings(url: str) -> Settings:
     return replace(Settings(), database_url=url, jwt_secret="bench-secret-" + "x" * 40, policy_dir=ROOT / "policies")
 
@@ -301,16 +317,7 @@ def main() -> int:
     parser.add_argument("--json", metavar="FILE", help="also write the result as JSON")
     args = parser.parse_args()
 
-    url, scratch = args.url, None
-    if url is None:
-        if args.db == "sqlite":
-            scratch = Path(tempfile.mkdtemp(prefix="shield-bench-record-"))
-            url = f"sqlite:///{scratch}/shield.db"
-        else:
-            url = _pg_database("shield_bench_record")  # dropped and made afresh on the next run
-        load(url, args.records)
-    else:
-        upgrade(url)  # a database kept from before may predate a migration
+    url, scratch = subject_database(args.db, args.url, args.records, "record")
     child_id = add_subject_child(url)
     if args.load_only:
         print(f"database: {url}")

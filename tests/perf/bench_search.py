@@ -23,20 +23,16 @@ import json
 import shutil
 import statistics
 import sys
-import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-from bench_ingest import _pg_database
-from bench_record import SUBJECT_NHS, _percentile, _settings, add_subject_child
-from demo_load import load
+from bench_record import SUBJECT_NHS, _percentile, _settings, add_subject_child, subject_database
 from fastapi.testclient import TestClient
 
 from app.db import Database
 from app.main import create_app
-from app.migrate import upgrade
 from app.security.tokens import mint
 
 
@@ -91,16 +87,7 @@ def main() -> int:
     parser.add_argument("--json", metavar="FILE", help="also write the result as JSON")
     args = parser.parse_args()
 
-    url, scratch = args.url, None
-    if url is None:
-        if args.db == "sqlite":
-            scratch = Path(tempfile.mkdtemp(prefix="shield-bench-search-"))
-            url = f"sqlite:///{scratch}/shield.db"
-        else:
-            url = _pg_database("shield_bench_search")
-        load(url, args.records)
-    else:
-        upgrade(url)
+    url, scratch = subject_database(args.db, args.url, args.records, "search")
     child_id = add_subject_child(url)
     result = time_searches(url, child_id, args.runs)
     if scratch:
