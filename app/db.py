@@ -35,9 +35,11 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
@@ -332,6 +334,70 @@ def plan_for_these_values(conn: Connection) -> None:
         conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
 
+class _Prepared:
+    """An INSERT compiled once for a dialect and a set of columns: its SQL, its parameters in the
+    order the driver takes them (None: by name), and each parameter's bind processor."""
+
+    def __init__(self, statement: Insert, dialect: Any, keys: tuple[str, ...]) -> None:
+        table = statement.table
+        missing = [c.key for c in table.columns if c.default is not None and c.key not in keys]  # type: ignore[attr-defined]
+        if missing:
+            # SQLAlchemy would fill these in from Python; the driver will not.
+            raise ValueError(f"{table.name}: these columns need values: {missing}")
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+        self.sql = compiled.string
+        self.order = list(compiled.positiontup) if compiled.positional else None  # type: ignore[arg-type]
+        self.processors = {
+            name: processor
+            for name, bind in compiled.binds.items()
+            if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        }
+
+    def parameters(self, row: dict[str, Any]) -> Any:
+        processors = self.processors
+        if self.order is None:
+            return {k: processors[k](v) if k in processors else v for k, v in row.items()}
+        return [processors[k](row[k]) if k in processors else row[k] for k in self.order]
+
+
+_PREPARED: dict[tuple[Any, str, tuple[str, ...]], _Prepared] = {}
+
+
+def insert_rows(conn: Connection, statement: Table | Insert, rows: dict[str, Any] | list[dict[str, Any]]) -> Any:
+    """Run an INSERT (``statement``, or a plain insert into a table) for these rows, all with the
+    same keys, on the connection's DBAPI cursor; return that cursor's rowcount and first row
+    (``RETURNING``), as ``(rowcount, row)``.
+
+    For the ingest path, whose dozen small inserts per record each cost SQLAlchemy more in building
+    parameters and results than they cost the database: the statement is compiled once per dialect
+    and set of columns (with SQLAlchemy's own bind processors, so values are stored exactly as a
+    ``Connection.execute`` stores them). A database error is raised as SQLAlchemy's, so callers
+    catch ``IntegrityError`` as they would.
+    """
+    many = isinstance(rows, list)
+    if many and not rows:
+        return 0, None
+    first = rows[0] if many else rows
+    if isinstance(statement, Table):
+        statement = _plain_insert(statement)
+    key = (statement, conn.dialect.name, tuple(first))
+    prepared = _PREPARED.get(key)
+    if prepared is None:
+        prepared = _PREPARED[key] = _Prepared(statement, conn.dialect, key[2])
+    dbapi = conn.dialect.loaded_dbapi
+    cursor = conn.connection.cursor()
+    try:
+        if many and len(rows) > 1:
+            cursor.executemany(prepared.sql, [prepared.parameters(r) for r in rows])
+            return cursor.rowcount, None
+        cursor.execute(prepared.sql, prepared.parameters(first))
+        return cursor.rowcount, cursor.fetchone() if cursor.description else None
+    except dbapi.Error as exc:
+        raise DBAPIError.instance(prepared.sql, None, exc, dbapi.Error, dialect=conn.dialect) from exc
+    finally:
+        cursor.close()
+
+
 def insert_per_id(conn: Connection, table: Table, fixed: dict[str, Any], column: str, ids: list[uuid.UUID]) -> None:
     """Insert one row per id into ``table``, each with the same ``fixed`` values, in one statement.
 
@@ -343,7 +409,7 @@ def insert_per_id(conn: Connection, table: Table, fixed: dict[str, Any], column:
         return
     if len(ids) == 1:
         # One child (a record read): a plain insert, which costs less to build than the array form.
-        conn.execute(_plain_insert(table), {**fixed, column: ids[0]})
+        insert_rows(conn, table, {**fixed, column: ids[0]})
         return
     dialect = conn.dialect.name
     ids_value: Any = ids if dialect == "postgresql" else json.dumps([i.hex for i in ids])
@@ -384,7 +450,7 @@ def insert_with_per_id(
     """
     dialect = conn.dialect.name
     if dialect != "postgresql" or not ids:
-        conn.execute(_plain_insert(parent), row)
+        insert_rows(conn, parent, row)
         insert_per_id(conn, table, fixed, column, ids)
         return
     key = (parent, tuple(row), table, tuple(fixed), column)
@@ -422,7 +488,7 @@ def insert_if_absent(conn: Connection, table: Table, key: tuple[str, ...], row: 
             .execution_options(preserve_rowcount=True)  # SQLAlchemy drops an INSERT's rowcount otherwise
         )
         _IF_ABSENT[(table, key, conn.dialect.name)] = statement
-    return conn.execute(statement, row).rowcount == 1
+    return insert_rows(conn, statement, row)[0] == 1
 
 
 _IF_ABSENT: dict[tuple[Table, tuple[str, ...], str], Any] = {}
@@ -436,6 +502,20 @@ def serialise_appenders(conn: Any, key: int) -> None:
     """
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def take_turn_then_read(conn: Connection, key: int, query: Any, function: str) -> Any:
+    """``serialise_appenders(conn, key)``, then the first row of ``query``, which must see what the
+    previous turn-holder committed.
+
+    PostgreSQL: one round trip, through ``function(key)``, a PL/pgSQL function a migration made
+    that takes the lock and then runs the same query (with a snapshot taken after the lock). The
+    turn is held until commit, so a round trip saved under it is saved for every waiting writer.
+    """
+    if conn.dialect.name == "postgresql":
+        return conn.execute(select(text("*")).select_from(getattr(func, function)(key))).first()
+    serialise_appenders(conn, key)
+    return conn.execute(query).first()
 
 
 def for_bulk_load(conn: Connection) -> None:

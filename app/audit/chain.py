@@ -21,7 +21,7 @@ from sqlalchemy import Connection, insert, select
 
 from app.audit import limits
 from app.audit.models import AuditEvent, AuditEventChild
-from app.db import insert_with_per_id, serialise_appenders, utc_now
+from app.db import insert_with_per_id, take_turn_then_read, utc_now
 
 GENESIS = "0" * 64
 _CHAIN_LOCK = 0x5348494C44  # "SHILD": the advisory lock key for the one audit chain
@@ -97,8 +97,9 @@ def take_turn(conn: Connection) -> None:
 
     For derived rows that must see what concurrent writers committed (app.quality.kept): taking
     the same turn as the audit append, not a lock of their own, leaves no two locks to deadlock on.
+    The turn comes with the chain's head, remembered for the append that follows.
     """
-    serialise_appenders(conn, _CHAIN_LOCK)
+    _head(conn)
 
 
 def append(conn: Connection, entry: Entry, now: datetime | None = None) -> int:
@@ -151,16 +152,17 @@ def append_many(conn: Connection, entries: list[tuple[Entry, datetime]]) -> None
 
 
 def _head(conn: Connection) -> tuple[Any, tuple[int, str]]:
-    """This transaction and the chain's head, taking the chain lock on the transaction's first append."""
+    """This transaction and the chain's head, taking the chain lock on the transaction's first turn."""
     # The head is remembered for the innermost transaction only: a rolled-back savepoint must not
     # leave a remembered head pointing past the rows that really exist.
     transaction = conn.get_nested_transaction() or conn.get_transaction()
     cached = conn.info.get(_HEAD_KEY)
     if cached is not None and cached[0] is transaction:
         return transaction, cached[1]
-    serialise_appenders(conn, _CHAIN_LOCK)
-    last = conn.execute(_HEAD).first()
-    return transaction, ((last[0], last[1]) if last else (0, GENESIS))
+    last = take_turn_then_read(conn, _CHAIN_LOCK, _HEAD, "shield_audit_turn")
+    head = (last[0], last[1]) if last else (0, GENESIS)
+    conn.info[_HEAD_KEY] = (transaction, head)
+    return transaction, head
 
 
 def _row(entry: Entry, seq: int, prev: str, now: datetime) -> dict[str, Any]:

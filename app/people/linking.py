@@ -33,7 +33,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, and_, bindparam, insert, or_, select
 
 from app.config import Settings, get_settings
-from app.db import utc_now
+from app.db import insert_rows, utc_now
 from app.people.models import Child, ChildIdentifier, IdentityReview, PersonIndex, PersonKey
 from app.people.scoring import (
     Match,
@@ -83,6 +83,11 @@ class Resolution:
     score: float | None = None
     reviews: int = 0  # possible matches this record opened
 
+    @property
+    def created(self) -> bool:
+        """Whether the child was created for this person just now (it has nothing else yet)."""
+        return self.outcome in ("possible", "new")
+
 
 def strong_identifiers(person: Person) -> list[tuple[str, str]]:
     ids = person.identifiers
@@ -122,11 +127,7 @@ _PROFILES_OF_CHILD = select(*PROFILE_COLUMNS[1:]).where(PersonIndex.child_id == 
 # The rows a block holds come out in ``person_index.id`` order (the order SQLite reads the id list
 # in); ``ChunkPeople`` keeps that order, so both pick the same rows when a block is cut short.
 _MERGED_INTO = select(Child.merged_into).where(Child.id == bindparam("child_id"))
-_INSERT_CHILD = insert(Child.__table__)
-_INSERT_IDENTIFIER = insert(ChildIdentifier.__table__)
 _INSERT_PROFILE = insert(PersonIndex.__table__).returning(PersonIndex.__table__.c.id)
-_INSERT_KEYS = insert(PersonKey.__table__)
-_INSERT_REVIEW = insert(IdentityReview.__table__)
 _REVIEWED = select(IdentityReview.id).where(
     or_(
         and_(IdentityReview.child_id == bindparam("a"), IdentityReview.candidate_id == bindparam("b")),
@@ -182,17 +183,17 @@ class SqlPeople:
         return any(tuple(r) == row for r in self.conn.execute(_PROFILES_OF_CHILD, {"child_id": child_id}))
 
     def add_child(self, child_id: uuid.UUID, now: datetime) -> None:
-        self.conn.execute(_INSERT_CHILD, {"id": child_id, "created_at": now, "merged_into": None})
+        insert_rows(self.conn, Child.__table__, {"id": child_id, "created_at": now, "merged_into": None})
 
     def add_identifiers(self, rows: list[dict[str, Any]]) -> None:
-        self.conn.execute(_INSERT_IDENTIFIER, rows)
+        insert_rows(self.conn, ChildIdentifier.__table__, rows)
 
     def add_reviews(self, rows: list[dict[str, Any]]) -> None:
-        self.conn.execute(_INSERT_REVIEW, rows)
+        insert_rows(self.conn, IdentityReview.__table__, rows)
 
     def add_profile(self, values: dict[str, Any], keys: AbstractSet[str]) -> None:
-        person_id = self.conn.execute(_INSERT_PROFILE, values).scalar_one()
-        self.conn.execute(_INSERT_KEYS, [{"key": k, "person_id": person_id} for k in sorted(keys)])
+        person_id = insert_rows(self.conn, _INSERT_PROFILE, values)[1][0]
+        insert_rows(self.conn, PersonKey.__table__, [{"key": k, "person_id": person_id} for k in sorted(keys)])
 
 
 def _people(source: Connection | People) -> People:
@@ -257,7 +258,7 @@ def resolve(
     ]
     if new_ids:
         people.add_identifiers(new_ids)
-    index_profile(people, resolution.child_id, profile, now, fresh=resolution.outcome in ("possible", "new"))
+    index_profile(people, resolution.child_id, profile, now, fresh=resolution.created)
     return resolution
 
 

@@ -7,7 +7,9 @@ children merged or split, ``shield quality recheck`` correcting an ethnicity), `
 rewrites all of that child's rows from ``record_subject``, ``incident`` and ``ppn``, in the
 writer's transaction and after its last change to them: a child has a few dozen records at most,
 so a DELETE and an INSERT ... SELECT per table. Revision 0008 fills both tables with the same
-statements over every child.
+statements over every child. A child the change itself created (most new records' children) has
+no rows and no other records yet, so ``refresh`` only inserts its rows, and only into the tables
+that record's type has rows in.
 """
 
 from __future__ import annotations
@@ -140,7 +142,7 @@ def quality_subjects(*where: ColumnElement[bool]) -> Select[Any]:
     ).where(_RS.c.record_type.in_(RECORD_TYPES), _RS.c.event_at.is_not(None), *where)
 
 
-def _statements() -> list[tuple[Any, Any]]:
+def _statements() -> list[tuple[Table, Any, Any]]:
     """Per table: delete the children's rows, insert them afresh (built once: ingest runs these)."""
     out = []
     for table, columns, rows in (
@@ -150,6 +152,7 @@ def _statements() -> list[tuple[Any, Any]]:
         ids = bindparam("ids", expanding=True, type_=Uuid())
         out.append(
             (
+                table,
                 delete(table).where(table.c.child_id.in_(ids)),
                 insert(table).from_select(columns, rows(_RS.c.child_id.in_(ids))),
             )
@@ -158,19 +161,40 @@ def _statements() -> list[tuple[Any, Any]]:
 
 
 _REFRESH = _statements()
+# Which tables a record of each type, on its own, gives rows in.
+_HOLDS = {"incident": (_IC, _QS), "ppn": (_QS,)}
 
 
-def refresh(conn: Connection, child_ids: Iterable[uuid.UUID]) -> None:
-    """Rewrite the rows of these children (those a change may have touched, before and after it)."""
+def _uuids(child_ids: Iterable[uuid.UUID | str]) -> list[uuid.UUID]:
     # As UUIDs whatever the caller read them as (a column typed by its foreign key may give text).
-    ids = sorted({i if isinstance(i, uuid.UUID) else uuid.UUID(str(i)) for i in child_ids})
+    return sorted({i if isinstance(i, uuid.UUID) else uuid.UUID(str(i)) for i in child_ids})
+
+
+def refresh(
+    conn: Connection,
+    child_ids: Iterable[uuid.UUID | str],
+    created: Iterable[uuid.UUID | str] = (),
+    record_type: str | None = None,
+) -> None:
+    """Rewrite the rows of these children (those a change may have touched, before and after it).
+
+    ``created``: those of them that the change created, from one record of ``record_type``: they
+    have no rows to delete, and rows only in the tables that type gives rows in.
+    """
+    new = set(_uuids(created)) if record_type in _HOLDS else set()
+    ids = [i for i in _uuids(child_ids) if i not in new]
+    if new:
+        # Nobody else can see a child before this transaction commits: no turn to take for it.
+        for table, _, add in _REFRESH:
+            if table in _HOLDS[record_type]:  # type: ignore[index]
+                conn.execute(add, {"ids": sorted(new)})
     if not ids:
         return
     # Two writers touching one child at once (a PPN and an incident arriving together) must not
     # each compute the rows without the other's record: refreshes take turns until commit, so the
     # later one sees the earlier one's records. Every writer refreshes after its last change.
     take_turn(conn)
-    for remove, add in _REFRESH:
+    for _, remove, add in _REFRESH:
         conn.execute(remove, {"ids": ids})
         conn.execute(add, {"ids": ids})
 

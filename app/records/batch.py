@@ -144,8 +144,9 @@ class ChunkStore:
     def audit(self, entry: Entry, now: datetime) -> None:
         self._audit.append((entry, now))
 
-    def refresh_quality(self, child_ids: list[uuid.UUID]) -> None:
-        # Once per chunk, after its records are written: kept rows are computed from them.
+    def refresh_quality(self, child_ids: list[uuid.UUID], created: list[uuid.UUID], record_type: str) -> None:
+        # Once per chunk, after its records are written: kept rows are computed from them (the
+        # chunk's later records may add to a child it created, so every child is rewritten).
         self._quality.update(child_ids)
 
     # --- writing -------------------------------------------------------------------------------

@@ -19,19 +19,19 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.audit.chain import Actor, Entry, append
-from app.db import Database, insert_if_absent, utc_now
+from app.db import Database, insert_if_absent, insert_rows, utc_now
 from app.errors import ProblemError, pydantic_errors, validation_problem
 from app.people.identifiers import name_key
-from app.people.linking import People, SqlPeople, Thresholds, resolve_child
+from app.people.linking import People, SqlPeople, Thresholds, resolve
 from app.quality import kept
 from app.quality.check import Finding, findings
 from app.quality.rules import QualityRules, finding_mask
-from app.records.kinds import KINDS, Clock, RecordKind
+from app.records.kinds import Clock, RecordKind
 from app.records.models import Record, RecordSubject, RecordVersion
 from app.records.schemas import IngestResult, LinkedChild, PpnIn, RecordIn
 
@@ -93,10 +93,7 @@ _FIND_RECORD = select(Record.id, Record.version).where(
 _FIND_VERSION_HASH = select(RecordVersion.body_hash).where(
     RecordVersion.record_id == bindparam("record_id"), RecordVersion.version == bindparam("version")
 )
-_INSERT_RECORD = insert(Record.__table__)
 _NATURAL_KEY = ("agency", "record_type", "source_ref")
-_INSERT_VERSION = insert(RecordVersion.__table__)
-_INSERT_SUBJECT = insert(RecordSubject.__table__)
 _MARK_CURRENT = (
     update(Record.__table__)
     .where(Record.__table__.c.id == bindparam("record_id"))
@@ -115,7 +112,6 @@ _SUBJECT_ROWS = (
     .order_by(RecordSubject.position)
 )
 _UNLINK = delete(RecordSubject.__table__).where(RecordSubject.__table__.c.record_id == bindparam("record_id"))
-_INSERT_TYPED = {name: insert(kind.table.__table__) for name, kind in KINDS.items()}
 
 SubjectRow = tuple[Any, ...]  # position, child_id, given_key, family_key, date_of_birth, role
 
@@ -137,7 +133,7 @@ class Store(Protocol):
     ) -> None: ...
     def relink(self, record_id: uuid.UUID, rows: list[dict[str, Any]], unlink: bool) -> None: ...
     def audit(self, entry: Entry, now: datetime) -> None: ...
-    def refresh_quality(self, child_ids: list[uuid.UUID]) -> None: ...
+    def refresh_quality(self, child_ids: list[uuid.UUID], created: list[uuid.UUID], record_type: str) -> None: ...
 
 
 class SqlStore:
@@ -159,17 +155,17 @@ class SqlStore:
         return [tuple(row) for row in self.conn.execute(_SUBJECT_ROWS, {"record_id": record_id})]
 
     def add_record(self, row: dict[str, Any]) -> None:
-        self.conn.execute(_INSERT_RECORD, row)
+        insert_rows(self.conn, Record.__table__, row)
 
     def add_if_new(self, row: dict[str, Any]) -> bool:
         """Insert the record unless its natural key is taken; one statement for the usual new record."""
         return insert_if_absent(self.conn, Record.__table__, _NATURAL_KEY, row)
 
     def add_version(self, row: dict[str, Any]) -> None:
-        self.conn.execute(_INSERT_VERSION, row)
+        insert_rows(self.conn, RecordVersion.__table__, row)
 
     def add_typed(self, kind: RecordKind, record_id: uuid.UUID, columns: dict[str, Any]) -> None:
-        self.conn.execute(_INSERT_TYPED[kind.name], {"record_id": record_id, **columns})
+        insert_rows(self.conn, kind.table.__table__, {"record_id": record_id, **columns})
 
     def make_current(
         self, kind: RecordKind, record_id: uuid.UUID, version: int, now: datetime, columns: dict[str, Any]
@@ -181,13 +177,13 @@ class SqlStore:
     def relink(self, record_id: uuid.UUID, rows: list[dict[str, Any]], unlink: bool) -> None:
         if unlink:
             self.conn.execute(_UNLINK, {"record_id": record_id})
-        self.conn.execute(_INSERT_SUBJECT, rows)
+        insert_rows(self.conn, RecordSubject.__table__, rows)
 
     def audit(self, entry: Entry, now: datetime) -> None:
         append(self.conn, entry, now)
 
-    def refresh_quality(self, child_ids: list[uuid.UUID]) -> None:
-        kept.refresh(self.conn, child_ids)
+    def refresh_quality(self, child_ids: list[uuid.UUID], created: list[uuid.UUID], record_type: str) -> None:
+        kept.refresh(self.conn, child_ids, created, record_type)
 
 
 def ingest(
@@ -274,8 +270,8 @@ def _store(
     if store.add_if_new(stored):
         _add_version(store, record_id, record.version, body, digest, writer, now)
         store.add_typed(kind, record_id, _columns(kind, record, found))
-        children = _link(store, record_id, kind, record, None, thresholds)
-        _refresh_quality(store, kind, children)
+        children, created = _link(store, record_id, kind, record, None, thresholds)
+        _refresh_quality(store, kind, children, created)
         return _result(record_id, record, record.version, kind, "created", children, found)
 
     existing = store.find(writer.agency, kind.name, record.source_ref)
@@ -301,18 +297,22 @@ def _store(
 
     previous = [row[:5] for row in store.subjects(record_id)]
     store.make_current(kind, record_id, record.version, now, _columns(kind, record, found))
-    children = _link(store, record_id, kind, record, previous, thresholds)
-    _refresh_quality(store, kind, children, [child_id for _, child_id, *_ in previous])
+    children, created = _link(store, record_id, kind, record, previous, thresholds)
+    _refresh_quality(store, kind, children, created, [child_id for _, child_id, *_ in previous])
     return _result(record_id, record, record.version, kind, "amended", children, found)
 
 
 def _refresh_quality(
-    store: Store, kind: RecordKind, children: list[LinkedChild], before: list[uuid.UUID] | None = None
+    store: Store,
+    kind: RecordKind,
+    children: list[LinkedChild],
+    created: list[uuid.UUID],
+    before: list[uuid.UUID] | None = None,
 ) -> None:
     """An incident or PPN changes what the "no PPN in time" rule keeps for its children, as they
-    are now and as the version before linked them."""
+    are now and as the version before linked them (``created``: those made for this record)."""
     if kind.name in kept.RECORD_TYPES:
-        store.refresh_quality([uuid.UUID(c.child_id) for c in children] + (before or []))
+        store.refresh_quality([uuid.UUID(c.child_id) for c in children] + (before or []), created, kind.name)
 
 
 def _columns(kind: RecordKind, record: RecordIn, found: list[Finding] | None) -> dict[str, Any]:
@@ -352,16 +352,19 @@ def _link(
     record: RecordIn,
     previous: list[tuple[Any, ...]] | None,
     thresholds: Thresholds | None,
-) -> list[LinkedChild]:
+) -> tuple[list[LinkedChild], list[uuid.UUID]]:
     """Link each person to a child; ``previous``: the subjects of the version this one amends
-    (None for a new record)."""
-    rows, linked = [], []
+    (None for a new record). Also says which children were created for this record."""
+    rows, linked, created = [], [], []
     event = getattr(record, kind.event_field)
     event_at = event if isinstance(event, datetime) else None
     for subj in kind.subjects(record):
         person = subj.person
         keys = (name_key(person.given_name), name_key(person.family_name), person.date_of_birth)
-        child_id = resolve_child(store.people, person, _earlier_link(previous or [], subj.position, keys), thresholds)
+        resolution = resolve(store.people, person, _earlier_link(previous or [], subj.position, keys), thresholds)
+        child_id = resolution.child_id
+        if resolution.created:
+            created.append(child_id)
         rows.append(
             {
                 "record_id": record_id,
@@ -379,7 +382,7 @@ def _link(
         )
         linked.append(LinkedChild(child_id=str(child_id), role=subj.role, position=subj.position))
     store.relink(record_id, rows, unlink=previous is not None)
-    return linked
+    return linked, created
 
 
 def _earlier_link(previous: list[tuple[Any, ...]], position: int, keys: tuple[Any, ...]) -> uuid.UUID | None:
