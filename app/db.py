@@ -40,6 +40,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
@@ -182,12 +183,28 @@ class _IdList(TypeDecorator[list[Any]]):
         return json.dumps([i.replace("-", "") for i in ids])
 
 
+class _TextList(TypeDecorator[list[str]]):
+    """A list of strings bound as one value: a ``text[]`` on PostgreSQL, a JSON list on SQLite."""
+
+    impl = String
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.ARRAY(String()))
+        return dialect.type_descriptor(String())
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        return list(value) if dialect.name == "postgresql" else json.dumps(list(value))
+
+
 class AmongIds(FunctionElement[bool]):
     """``AmongIds(column, ids)``: ``column IN ids`` for hundreds of ids bound as one value.
 
     An ``IN (...)`` list is a bound parameter per id, each built, type-processed and rendered on
     every execution: a briefing's four queries over its ~500 children spent more time on that than
-    in the database. The planners search the column's index once per id either way.
+    in the database. The planners search the column's index once per id either way. ``ids`` may be
+    ``list_param(name)``, for a statement built once and run with the list as that parameter.
     """
 
     type = Boolean()
@@ -195,15 +212,36 @@ class AmongIds(FunctionElement[bool]):
     inherit_cache = True
     # A condition as it stands (no ``= 1`` appended on SQLite, which would hide it from the index).
     _is_implicitly_boolean = True
+    _list_type: type[TypeDecorator[Any]] = _IdList
 
-    def __init__(self, column: Any, ids: Iterable[uuid.UUID | str]) -> None:
-        super().__init__(column, bindparam(None, list(ids), type_=_IdList()))
+    def __init__(self, column: Any, ids: Iterable[Any] | BindParameter[Any]) -> None:
+        values = ids if isinstance(ids, BindParameter) else bindparam(None, list(ids), type_=self._list_type())
+        super().__init__(column, values)
+
+
+class AmongTexts(AmongIds):
+    """``AmongIds`` for a text column: ``column IN values`` with the strings bound as one value."""
+
+    name = "among_texts"
+    inherit_cache = True
+    _list_type = _TextList
+
+
+def list_param(name: str, of: type[AmongIds] = AmongIds) -> BindParameter[Any]:
+    """A named parameter for ``AmongIds`` (or ``AmongTexts``) in a statement built once."""
+    return bindparam(name, type_=of._list_type())
 
 
 @compiles(AmongIds, "postgresql")
 def _among_ids_pg(element: AmongIds, compiler: SQLCompiler, **kw: Any) -> str:
     column, ids = (compiler.process(c, **kw) for c in element.clauses)
     return f"{column} = ANY(CAST({ids} AS UUID[]))"
+
+
+@compiles(AmongTexts, "postgresql")
+def _among_texts_pg(element: AmongTexts, compiler: SQLCompiler, **kw: Any) -> str:
+    column, values = (compiler.process(c, **kw) for c in element.clauses)
+    return f"{column} = ANY({values})"
 
 
 @compiles(AmongIds, "sqlite")

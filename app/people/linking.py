@@ -33,7 +33,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, and_, bindparam, insert, or_, select
 
 from app.config import Settings, get_settings
-from app.db import insert_rows, utc_now
+from app.db import AmongIds, AmongTexts, insert_rows, list_param, utc_now
 from app.people.models import Child, ChildIdentifier, IdentityReview, PersonIndex, PersonKey
 from app.people.scoring import (
     Match,
@@ -100,11 +100,11 @@ def profile_of(person: Person) -> Profile:
 
 # Statements built once (see app.records.service): linking runs for every person in every record.
 _HELD = select(ChildIdentifier.scheme, ChildIdentifier.value, ChildIdentifier.child_id).where(
-    ChildIdentifier.scheme.in_(bindparam("schemes", expanding=True)),
-    ChildIdentifier.value.in_(bindparam("values", expanding=True)),
+    AmongTexts(ChildIdentifier.scheme, list_param("schemes", AmongTexts)),
+    AmongTexts(ChildIdentifier.value, list_param("values", AmongTexts)),
 )
 _IDENTIFIERS_OF = select(ChildIdentifier.child_id, ChildIdentifier.scheme, ChildIdentifier.value).where(
-    ChildIdentifier.child_id.in_(bindparam("children", expanding=True))
+    AmongIds(ChildIdentifier.child_id, list_param("children"))
 )
 PROFILE_COLUMNS = (
     PersonIndex.child_id,
@@ -118,7 +118,7 @@ _BLOCK = (
     select(*PROFILE_COLUMNS)
     .where(
         PersonIndex.id.in_(
-            select(PersonKey.person_id).where(PersonKey.key.in_(bindparam("keys", expanding=True))).distinct()
+            select(PersonKey.person_id).where(AmongTexts(PersonKey.key, list_param("keys", AmongTexts))).distinct()
         )
     )
     .limit(MAX_CANDIDATES)

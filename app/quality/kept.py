@@ -23,9 +23,7 @@ from sqlalchemy import (
     Connection,
     Select,
     Table,
-    Uuid,
     and_,
-    bindparam,
     case,
     delete,
     func,
@@ -35,7 +33,7 @@ from sqlalchemy import (
 )
 
 from app.audit.chain import take_turn
-from app.db import SecondsBetween
+from app.db import AmongIds, SecondsBetween, list_param
 from app.quality.models import IncidentChild, QualitySubject
 from app.records.codes import NOT_STATED
 from app.records.models import Incident, Ppn, RecordSubject
@@ -149,12 +147,12 @@ def _statements() -> list[tuple[Table, Any, Any]]:
         (_IC, INCIDENT_CHILD_COLUMNS, incident_children),
         (_QS, QUALITY_SUBJECT_COLUMNS, quality_subjects),
     ):
-        ids = bindparam("ids", expanding=True, type_=Uuid())
+        ids = list_param("ids")
         out.append(
             (
                 table,
-                delete(table).where(table.c.child_id.in_(ids)),
-                insert(table).from_select(columns, rows(_RS.c.child_id.in_(ids))),
+                delete(table).where(AmongIds(table.c.child_id, ids)),
+                insert(table).from_select(columns, rows(AmongIds(_RS.c.child_id, ids))),
             )
         )
     return out
