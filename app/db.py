@@ -424,11 +424,15 @@ def insert_rows(conn: Connection, statement: Table | Insert, rows: dict[str, Any
         prepared = _PREPARED[key] = _Prepared(statement, conn.dialect, key[2])
     dbapi = conn.dialect.loaded_dbapi
     cursor = conn.connection.cursor()
+    many = many and len(rows) > 1
+    parameters = [prepared.parameters(r) for r in rows] if many else prepared.parameters(first)
+    if conn.dispatch.before_cursor_execute:  # listeners (statement counts, tracing) see these too
+        conn.dispatch.before_cursor_execute(conn, cursor, prepared.sql, parameters, None, many)
     try:
-        if many and len(rows) > 1:
-            cursor.executemany(prepared.sql, [prepared.parameters(r) for r in rows])
+        if many:
+            cursor.executemany(prepared.sql, parameters)
             return cursor.rowcount, None
-        cursor.execute(prepared.sql, prepared.parameters(first))
+        cursor.execute(prepared.sql, parameters)
         return cursor.rowcount, cursor.fetchone() if cursor.description else None
     except dbapi.Error as exc:
         raise DBAPIError.instance(prepared.sql, None, exc, dbapi.Error, dialect=conn.dialect) from exc

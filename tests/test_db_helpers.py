@@ -1,0 +1,155 @@
+"""The ingest path's statement helpers in app.db: they must store and find exactly what SQLAlchemy's
+own execution would, on both databases."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from app.audit.chain import Actor, Entry, append, take_turn, verify
+from app.db import AmongIds, AmongTexts, insert_if_absent, insert_rows, list_param
+from app.people.models import Child, ChildIdentifier, IdentityReview
+from app.records.models import Record, RecordSubject
+
+NOW = datetime(2026, 11, 30, 8, 30, 15, 123456, tzinfo=UTC)
+
+
+def _record(**overrides: object) -> dict[str, object]:
+    row = {
+        "id": uuid.uuid4(),
+        "record_type": "ppn",
+        "agency": "police",
+        "source_ref": "PPN-1",
+        "version": 1,
+        "first_received_at": NOW,
+        "updated_at": NOW,
+    }
+    return {**row, **overrides}
+
+
+def test_insert_rows_stores_what_a_core_insert_stores(db):
+    """Ids, aware timestamps, dates, booleans and JSON read back the same through the ORM, whichever
+    way they were written."""
+    child_a, child_b, record = uuid.uuid4(), uuid.uuid4(), _record()
+    subject = {
+        "record_id": record["id"],
+        "position": 0,
+        "role": "victim",
+        "arrested": False,
+        "given_key": "ALEX",
+        "family_key": "SMITH",
+        "date_of_birth": date(2010, 1, 2),
+        "record_type": "ppn",
+        "event_at": NOW,
+        "self_defined_code": "W1",
+    }
+    review = {"status": "open", "created_at": NOW, "score": 7.5, "evidence": {"given_name": "agree", "n": [1, 2]}}
+    with db.writing() as session:
+        conn = session.connection()
+        conn.execute(insert(Child.__table__), {"id": child_a, "created_at": NOW, "merged_into": None})
+        insert_rows(conn, Child.__table__, {"id": child_b, "created_at": NOW, "merged_into": None})
+        insert_rows(conn, Record.__table__, record)
+        insert_rows(
+            conn,
+            RecordSubject.__table__,
+            [{**subject, "child_id": child_b}, {**subject, "position": 1, "child_id": child_a}],
+        )
+        conn.execute(
+            insert(IdentityReview.__table__),
+            {**review, "id": uuid.uuid4(), "child_id": child_a, "candidate_id": child_b},
+        )
+        insert_rows(
+            conn, IdentityReview.__table__, {**review, "id": uuid.uuid4(), "child_id": child_b, "candidate_id": child_a}
+        )
+    with db.read_session() as session:
+        children = {c.id: c for c in session.scalars(select(Child))}
+        assert children[child_a].created_at == children[child_b].created_at == NOW
+        subjects = session.scalars(select(RecordSubject).order_by(RecordSubject.position)).all()
+        assert [s.child_id for s in subjects] == [child_b, child_a]
+        assert all(s.event_at == NOW and s.date_of_birth == date(2010, 1, 2) and s.arrested is False for s in subjects)
+        reviews = session.scalars(select(IdentityReview)).all()
+        assert len(reviews) == 2
+        assert all(r.evidence == review["evidence"] and r.score == 7.5 for r in reviews)
+        # And what was written raw is found by Core's comparisons (the stored forms are the same).
+        found = session.execute(select(Child.id).where(Child.created_at == NOW, Child.id == child_b)).scalar()
+        assert found == child_b
+
+
+def test_insert_rows_returns_the_generated_key(db):
+    from app.people.linking import _INSERT_PROFILE
+
+    with db.writing() as session:
+        conn = session.connection()
+        child = uuid.uuid4()
+        insert_rows(conn, Child.__table__, {"id": child, "created_at": NOW, "merged_into": None})
+        row = {"child_id": child, "given_name": "Alex", "family_name": "Smith", "date_of_birth": None}
+        first = insert_rows(conn, _INSERT_PROFILE, {**row, "sex": None, "postcode": None, "created_at": NOW})[1][0]
+        second = insert_rows(conn, _INSERT_PROFILE, {**row, "sex": "male", "postcode": None, "created_at": NOW})[1][0]
+    assert isinstance(first, int) and second > first
+
+
+def test_insert_rows_raises_sqlalchemys_integrity_error_and_the_transaction_rolls_back(db):
+    """in_transaction retries on SQLAlchemy's IntegrityError: a raw driver error would escape it."""
+    child = uuid.uuid4()
+    with pytest.raises(IntegrityError):
+        with db.writing() as session:
+            conn = session.connection()
+            insert_rows(conn, Child.__table__, {"id": child, "created_at": NOW, "merged_into": None})
+            insert_rows(conn, Child.__table__, {"id": child, "created_at": NOW, "merged_into": None})
+    with db.read_session() as session:
+        assert session.scalar(select(Child.id)) is None
+
+
+def test_insert_rows_refuses_to_leave_out_a_column_sqlalchemy_would_fill(db):
+    with db.writing() as session, pytest.raises(ValueError, match="need values"):
+        insert_rows(session.connection(), IdentityReview.__table__, {"child_id": uuid.uuid4()})
+
+
+def test_insert_if_absent_says_whether_it_inserted(db):
+    with db.writing() as session:
+        conn = session.connection()
+        assert insert_if_absent(conn, Record.__table__, ("agency", "record_type", "source_ref"), _record())
+        assert not insert_if_absent(conn, Record.__table__, ("agency", "record_type", "source_ref"), _record())
+        assert insert_if_absent(
+            conn, Record.__table__, ("agency", "record_type", "source_ref"), _record(version=2, source_ref="PPN-2")
+        )
+    with db.read_session() as session:
+        assert session.scalar(select(Record.source_ref).where(Record.version == 2)) == "PPN-2"
+
+
+def test_among_ids_and_texts_with_a_list_parameter_find_the_listed_rows_only(db):
+    ids = [uuid.uuid4() for _ in range(3)]
+    with db.writing() as session:
+        conn = session.connection()
+        for n, child in enumerate(ids):
+            insert_rows(conn, Child.__table__, {"id": child, "created_at": NOW, "merged_into": None})
+            insert_rows(
+                conn,
+                ChildIdentifier.__table__,
+                {"child_id": child, "scheme": "upn", "value": f"A{n}'\"{{,}}", "created_at": NOW},
+            )
+    by_id = select(Child.id).where(AmongIds(Child.id, list_param("ids")))
+    by_value = select(ChildIdentifier.child_id).where(
+        AmongTexts(ChildIdentifier.value, list_param("values", AmongTexts))
+    )
+    with db.read_session() as session:
+        assert set(session.scalars(by_id, {"ids": ids[:2]})) == set(ids[:2])
+        assert list(session.scalars(by_id, {"ids": []})) == []
+        # Quotes, braces and commas are values, not syntax, on both databases.
+        assert list(session.scalars(by_value, {"values": ["A2'\"{,}", "nobody"]})) == [ids[2]]
+
+
+def test_the_turn_brings_the_head_and_the_append_follows_it(db):
+    actor = Actor("tester", "police", ("agency_system",))
+    with db.writing() as session:
+        append(session.connection(), Entry(actor, "ingest", "ALLOW"))
+    with db.writing() as session:
+        conn = session.connection()
+        take_turn(conn)  # as the kept quality rows do, before the audit append
+        assert append(conn, Entry(actor, "ingest", "ALLOW")) == 2
+    with db.read_session() as session:
+        assert verify(session.connection()).ok
