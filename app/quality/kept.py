@@ -6,8 +6,8 @@ is their latest. So whenever a child's incident or PPN subjects change (a record
 children merged or split, ``shield quality recheck`` correcting an ethnicity), ``refresh``
 rewrites all of that child's rows from ``record_subject``, ``incident`` and ``ppn``, in the
 writer's transaction and after its last change to them: a child has a few dozen records at most,
-so a DELETE and an INSERT ... SELECT per table. Revision 0008 fills both tables with the same
-statements over every child. A child the change itself created (most new records' children) has
+so a DELETE and an INSERT ... SELECT per table (on PostgreSQL all in one statement, through
+``Replacement``). Revision 0008 fills both tables with the same statements over every child. A child the change itself created (most new records' children) has
 no rows and no other records yet, so ``refresh`` only inserts its rows, and only into the tables
 that record's type has rows in.
 """
@@ -25,7 +25,6 @@ from sqlalchemy import (
     Table,
     and_,
     case,
-    delete,
     func,
     insert,
     or_,
@@ -33,7 +32,7 @@ from sqlalchemy import (
 )
 
 from app.audit.chain import take_turn
-from app.db import AmongIds, SecondsBetween, list_param
+from app.db import AmongIds, Replacement, SecondsBetween, list_param
 from app.quality.models import IncidentChild, QualitySubject
 from app.records.codes import NOT_STATED
 from app.records.models import Incident, Ppn, RecordSubject
@@ -140,25 +139,18 @@ def quality_subjects(*where: ColumnElement[bool]) -> Select[Any]:
     ).where(_RS.c.record_type.in_(RECORD_TYPES), _RS.c.event_at.is_not(None), *where)
 
 
-def _statements() -> list[tuple[Table, Any, Any]]:
-    """Per table: delete the children's rows, insert them afresh (built once: ingest runs these)."""
-    out = []
+_IDS = list_param("ids")
+# Per table, as ``Replacement`` takes them: the children's rows go, the rows the records give come.
+_PARTS = [
+    (table, AmongIds(table.c.child_id, _IDS), columns, rows(AmongIds(_RS.c.child_id, _IDS)))
     for table, columns, rows in (
         (_IC, INCIDENT_CHILD_COLUMNS, incident_children),
         (_QS, QUALITY_SUBJECT_COLUMNS, quality_subjects),
-    ):
-        ids = list_param("ids")
-        out.append(
-            (
-                table,
-                delete(table).where(AmongIds(table.c.child_id, ids)),
-                insert(table).from_select(columns, rows(AmongIds(_RS.c.child_id, ids))),
-            )
-        )
-    return out
-
-
-_REFRESH = _statements()
+    )
+]
+# Built once (ingest runs these): the rewrite of both tables, and each table's INSERT on its own.
+_REWRITE = Replacement(_PARTS)
+_ADD = {table: insert(table).from_select(columns, rows) for table, _, columns, rows in _PARTS}
 # Which tables a record of each type, on its own, gives rows in.
 _HOLDS = {"incident": (_IC, _QS), "ppn": (_QS,)}
 
@@ -183,18 +175,15 @@ def refresh(
     ids = [i for i in _uuids(child_ids) if i not in new]
     if new:
         # Nobody else can see a child before this transaction commits: no turn to take for it.
-        for table, _, add in _REFRESH:
-            if table in _HOLDS[record_type]:  # type: ignore[index]
-                conn.execute(add, {"ids": sorted(new)})
+        for table in _HOLDS[record_type]:  # type: ignore[index]
+            conn.execute(_ADD[table], {"ids": sorted(new)})
     if not ids:
         return
     # Two writers touching one child at once (a PPN and an incident arriving together) must not
     # each compute the rows without the other's record: refreshes take turns until commit, so the
     # later one sees the earlier one's records. Every writer refreshes after its last change.
     take_turn(conn)
-    for _, remove, add in _REFRESH:
-        conn.execute(remove, {"ids": ids})
-        conn.execute(add, {"ids": ids})
+    _REWRITE.run(conn, {"ids": ids})
 
 
 def at_risk(injury_severities: Iterable[str]) -> ColumnElement[bool]:
