@@ -32,6 +32,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    literal_column,
     select,
     text,
 )
@@ -515,26 +516,60 @@ def _plain_insert(table: Table) -> Any:
     return _PLAIN_INSERT[table]
 
 
-def insert_if_absent(conn: Connection, table: Table, key: tuple[str, ...], row: dict[str, Any]) -> bool:
+def insert_if_absent(
+    conn: Connection,
+    table: Table,
+    key: tuple[str, ...],
+    row: dict[str, Any],
+    then: list[tuple[Table, dict[str, Any]]] = (),  # type: ignore[assignment]
+) -> bool:
     """Insert ``row`` unless a row with the same values of ``key`` (a unique constraint) exists, and
-    say whether it was inserted: one statement where a look-up and an insert were two.
+    say whether it was inserted: one statement where a look-up and an insert were two. If it was,
+    insert the rows ``then`` holds too (rows of other tables that belong to it).
 
     A concurrent transaction inserting the same key makes this wait for it and then insert nothing
-    (PostgreSQL); on SQLite writers already take turns.
+    (PostgreSQL); on SQLite writers already take turns. PostgreSQL: the row and those of ``then``
+    in one statement (each of ``then`` inserted from the row's RETURNING, so only if it went in).
     """
-    statement = _IF_ABSENT.get((table, key, conn.dialect.name))
+    dialect = conn.dialect.name
+    if dialect == "postgresql" and then:
+        shape = (table, key, tuple(row), tuple((t, tuple(r)) for t, r in then))
+        if shape not in _IF_ABSENT_THEN:
+            _IF_ABSENT_THEN[shape] = _if_absent_then(table, key, list(row), [(t, list(r)) for t, r in then])
+        params = {**row, **{f"then{n}_{c}": v for n, (_, r) in enumerate(then) for c, v in r.items()}}
+        return conn.execute(_IF_ABSENT_THEN[shape], params).scalar_one() == 1
+    statement = _IF_ABSENT.get((table, key, dialect))
     if statement is None:
-        construct = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-        statement = (
-            construct(table)
-            .on_conflict_do_nothing(index_elements=[table.c[k] for k in key])
-            .execution_options(preserve_rowcount=True)  # SQLAlchemy drops an INSERT's rowcount otherwise
-        )
-        _IF_ABSENT[(table, key, conn.dialect.name)] = statement
-    return insert_rows(conn, statement, row)[0] == 1
+        construct = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = construct(table).on_conflict_do_nothing(index_elements=[table.c[k] for k in key])
+        _IF_ABSENT[(table, key, dialect)] = statement
+    if insert_rows(conn, statement, row)[0] != 1:
+        return False
+    for other, other_row in then:
+        insert_rows(conn, other, other_row)
+    return True
+
+
+def _if_absent_then(table: Table, key: tuple[str, ...], columns: list[str], then: list[tuple[Table, list[str]]]) -> Any:
+    values = {c: bindparam(c, type_=table.c[c].type) for c in columns}
+    returned = next(iter(table.primary_key.columns))
+    parent = (
+        postgresql.insert(table)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=[table.c[k] for k in key])
+        .returning(returned)
+        .cte("parent")
+    )
+    ctes: list[Any] = [parent]
+    for n, (other, other_columns) in enumerate(then):
+        each = [bindparam(f"then{n}_{c}", type_=other.c[c].type) for c in other_columns]
+        rows = select(*each).select_from(parent)
+        ctes.append(insert(other).from_select(other_columns, rows).returning(literal_column("1")).cte(f"then_{n}"))
+    return select(func.count()).select_from(parent).add_cte(*ctes)
 
 
 _IF_ABSENT: dict[tuple[Table, tuple[str, ...], str], Any] = {}
+_IF_ABSENT_THEN: dict[tuple[Any, ...], Any] = {}
 
 
 class Replacement:

@@ -7,9 +7,9 @@ children merged or split, ``shield quality recheck`` correcting an ethnicity), `
 rewrites all of that child's rows from ``record_subject``, ``incident`` and ``ppn``, in the
 writer's transaction and after its last change to them: a child has a few dozen records at most,
 so a DELETE and an INSERT ... SELECT per table (on PostgreSQL all in one statement, through
-``Replacement``). Revision 0008 fills both tables with the same statements over every child. A child the change itself created (most new records' children) has
-no rows and no other records yet, so ``refresh`` only inserts its rows, and only into the tables
-that record's type has rows in.
+``Replacement``). Revision 0008 fills both tables with the same statements over every child.
+A child the change itself created (most new records' children) has no rows and no other records
+yet, so ``refresh`` only inserts its rows, and only into the tables that record's type has rows in.
 """
 
 from __future__ import annotations

@@ -104,23 +104,19 @@ class ChunkStore:
     def subjects(self, record_id: uuid.UUID) -> list[SubjectRow]:
         return list(self._subjects.get(record_id, ()))
 
-    def add_record(self, row: dict[str, Any]) -> None:
+    def add_if_new(self, row: dict[str, Any], version: dict[str, Any], kind: RecordKind, typed: dict[str, Any]) -> bool:
+        if self.find(row["agency"], row["record_type"], row["source_ref"]) is not None:
+            return False
         self._records[row["id"]] = row
         self._key_of[row["id"]] = key = (row["agency"], row["record_type"], row["source_ref"])
         self._found[key] = (row["id"], row["version"])
-
-    def add_if_new(self, row: dict[str, Any]) -> bool:
-        if self.find(row["agency"], row["record_type"], row["source_ref"]) is not None:
-            return False
-        self.add_record(row)
+        self.add_version(version)
+        self._typed[kind][row["id"]] = typed
         return True
 
     def add_version(self, row: dict[str, Any]) -> None:
         self._versions.append(row)
         self._hashes[(row["record_id"], row["version"])] = row["body_hash"]
-
-    def add_typed(self, kind: RecordKind, record_id: uuid.UUID, columns: dict[str, Any]) -> None:
-        self._typed[kind][record_id] = {"record_id": record_id, **columns}
 
     def make_current(
         self, kind: RecordKind, record_id: uuid.UUID, version: int, now: datetime, columns: dict[str, Any]

@@ -124,10 +124,10 @@ class Store(Protocol):
     def find(self, agency: str, record_type: str, source_ref: str) -> tuple[uuid.UUID, int] | None: ...
     def version_hash(self, record_id: uuid.UUID, version: int) -> str | None: ...
     def subjects(self, record_id: uuid.UUID) -> list[SubjectRow]: ...
-    def add_record(self, row: dict[str, Any]) -> None: ...
-    def add_if_new(self, row: dict[str, Any]) -> bool: ...
+    def add_if_new(
+        self, row: dict[str, Any], version: dict[str, Any], kind: RecordKind, typed: dict[str, Any]
+    ) -> bool: ...
     def add_version(self, row: dict[str, Any]) -> None: ...
-    def add_typed(self, kind: RecordKind, record_id: uuid.UUID, columns: dict[str, Any]) -> None: ...
     def make_current(
         self, kind: RecordKind, record_id: uuid.UUID, version: int, now: datetime, columns: dict[str, Any]
     ) -> None: ...
@@ -154,18 +154,14 @@ class SqlStore:
     def subjects(self, record_id: uuid.UUID) -> list[SubjectRow]:
         return [tuple(row) for row in self.conn.execute(_SUBJECT_ROWS, {"record_id": record_id})]
 
-    def add_record(self, row: dict[str, Any]) -> None:
-        insert_rows(self.conn, Record.__table__, row)
-
-    def add_if_new(self, row: dict[str, Any]) -> bool:
-        """Insert the record unless its natural key is taken; one statement for the usual new record."""
-        return insert_if_absent(self.conn, Record.__table__, _NATURAL_KEY, row)
+    def add_if_new(self, row: dict[str, Any], version: dict[str, Any], kind: RecordKind, typed: dict[str, Any]) -> bool:
+        """Insert the record, its version and its typed row unless its natural key is taken: for the
+        usual new record one statement on PostgreSQL, three on SQLite."""
+        then = [(RecordVersion.__table__, version), (kind.table.__table__, typed)]
+        return insert_if_absent(self.conn, Record.__table__, _NATURAL_KEY, row, then)
 
     def add_version(self, row: dict[str, Any]) -> None:
         insert_rows(self.conn, RecordVersion.__table__, row)
-
-    def add_typed(self, kind: RecordKind, record_id: uuid.UUID, columns: dict[str, Any]) -> None:
-        insert_rows(self.conn, kind.table.__table__, {"record_id": record_id, **columns})
 
     def make_current(
         self, kind: RecordKind, record_id: uuid.UUID, version: int, now: datetime, columns: dict[str, Any]
@@ -267,9 +263,8 @@ def _store(
         "updated_at": now,
     }
     # Most posts are new records: try the insert first, and look the record up only if it exists.
-    if store.add_if_new(stored):
-        _add_version(store, record_id, record.version, body, digest, writer, now)
-        store.add_typed(kind, record_id, _columns(kind, record, found))
+    version = _version_row(record_id, record.version, body, digest, writer, now)
+    if store.add_if_new(stored, version, kind, {"record_id": record_id, **_columns(kind, record, found)}):
         children, created = _link(store, record_id, kind, record, None, thresholds)
         _refresh_quality(store, kind, children, created)
         return _result(record_id, record, record.version, kind, "created", children, found)
@@ -289,7 +284,7 @@ def _store(
             )
         return _result(record_id, record, current, kind, "unchanged", _current_children(store, record_id), found)
 
-    _add_version(store, record_id, record.version, body, digest, writer, now)
+    store.add_version({**version, "record_id": record_id})
     if record.version < current:
         # A late-arriving older version is history, not news: keep it, change nothing current.
         children = _current_children(store, record_id)
@@ -323,26 +318,18 @@ def _columns(kind: RecordKind, record: RecordIn, found: list[Finding] | None) ->
     return columns
 
 
-def _add_version(
-    store: Store,
-    record_id: uuid.UUID,
-    version: int,
-    body: dict[str, Any],
-    digest: str,
-    writer: Writer,
-    now: datetime,
-) -> None:
-    store.add_version(
-        {
-            "id": uuid.uuid4(),
-            "record_id": record_id,
-            "version": version,
-            "body": body,
-            "body_hash": digest,
-            "received_at": now,
-            "received_by": writer.sub,
-        },
-    )
+def _version_row(
+    record_id: uuid.UUID, version: int, body: dict[str, Any], digest: str, writer: Writer, now: datetime
+) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "record_id": record_id,
+        "version": version,
+        "body": body,
+        "body_hash": digest,
+        "received_at": now,
+        "received_by": writer.sub,
+    }
 
 
 def _link(
