@@ -627,9 +627,14 @@ def take_turn_then_read(conn: Connection, key: int, query: Any, function: str) -
     turn is held until commit, so a round trip saved under it is saved for every waiting writer.
     """
     if conn.dialect.name == "postgresql":
-        return conn.execute(select(text("*")).select_from(getattr(func, function)(key))).first()
+        if function not in _TURN_THEN_READ:
+            _TURN_THEN_READ[function] = select(text("*")).select_from(getattr(func, function)(bindparam("key")))
+        return conn.execute(_TURN_THEN_READ[function], {"key": key}).first()
     serialise_appenders(conn, key)
     return conn.execute(query).first()
+
+
+_TURN_THEN_READ: dict[str, Any] = {}
 
 
 def for_bulk_load(conn: Connection) -> None:
