@@ -427,6 +427,8 @@ def insert_rows(conn: Connection, statement: Table | Insert, rows: dict[str, Any
     dbapi = conn.dialect.loaded_dbapi
     cursor = conn.connection.cursor()
     many = many and len(rows) > 1
+    if many and any(r.keys() != first.keys() for r in rows):
+        raise ValueError(f"{statement.table.name}: rows with different columns in one insert")  # type: ignore[attr-defined]
     parameters = [prepared.parameters(r) for r in rows] if many else prepared.parameters(first)
     if conn.dispatch.before_cursor_execute:  # listeners (statement counts, tracing) see these too
         conn.dispatch.before_cursor_execute(conn, cursor, prepared.sql, parameters, None, many)

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
 from app.audit import limits
 from app.audit.models import AuditEvent, AuditEventChild
-from app.db import insert_with_per_id, take_turn_then_read, utc_now
+from app.db import insert_rows, insert_with_per_id, take_turn_then_read, utc_now
 
 GENESIS = "0" * 64
 _CHAIN_LOCK = 0x5348494C44  # "SHILD": the advisory lock key for the one audit chain
@@ -88,8 +88,6 @@ def entry_hash(prev_hash: str, row: dict[str, Any]) -> str:
 
 
 _HEAD = select(AuditEvent.seq, AuditEvent.entry_hash).order_by(AuditEvent.seq.desc()).limit(1)
-_INSERT = insert(AuditEvent.__table__)
-_INSERT_CHILD = insert(AuditEventChild.__table__)
 
 
 def take_turn(conn: Connection) -> None:
@@ -145,9 +143,8 @@ def append_many(conn: Connection, entries: list[tuple[Entry, datetime]]) -> None
         rows.append(row)
         children += [{"audit_seq": row["seq"], "child_id": uuid.UUID(c)} for c in row["child_ids"]]
         seq, prev = row["seq"], row["entry_hash"]
-    conn.execute(_INSERT, rows)
-    if children:
-        conn.execute(_INSERT_CHILD, children)
+    insert_rows(conn, AuditEvent.__table__, rows)
+    insert_rows(conn, AuditEventChild.__table__, children)
     conn.info[_HEAD_KEY] = (transaction, (seq, prev))
 
 

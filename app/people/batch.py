@@ -18,9 +18,9 @@ from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy import Connection, bindparam, select
 
-from app.db import next_ids
+from app.db import insert_rows, next_ids
 from app.people.linking import MAX_CANDIDATES, PROFILE_COLUMNS, ProfileRow, SqlPeople
 from app.people.models import Child, ChildIdentifier, IdentityReview, PersonIndex, PersonKey
 
@@ -154,13 +154,13 @@ class ChunkPeople:
         Once, at the end of the chunk: the object is done with after it."""
         conn = self.conn
         if self._children:
-            conn.execute(insert(Child.__table__), self._children)
+            insert_rows(conn, Child.__table__, self._children)
         if self._new_identifiers:
-            conn.execute(insert(ChildIdentifier.__table__), self._new_identifiers)
+            insert_rows(conn, ChildIdentifier.__table__, self._new_identifiers)
         if self._profiles:
             ids = next_ids(conn, PersonIndex.__table__, "id", len(self._profiles))
             pairs = list(zip(ids, self._profiles, strict=True))
-            conn.execute(insert(PersonIndex.__table__), [{"id": i, **values} for i, (values, _) in pairs])
-            conn.execute(insert(PersonKey.__table__), [{"key": k, "person_id": i} for i, (_, ks) in pairs for k in ks])
+            insert_rows(conn, PersonIndex.__table__, [{"id": i, **values} for i, (values, _) in pairs])
+            insert_rows(conn, PersonKey.__table__, [{"key": k, "person_id": i} for i, (_, ks) in pairs for k in ks])
         if self._reviews:
-            conn.execute(insert(IdentityReview.__table__), self._reviews)
+            insert_rows(conn, IdentityReview.__table__, self._reviews)

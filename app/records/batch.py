@@ -14,9 +14,10 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 
 from app.audit.chain import Entry, append_many
+from app.db import insert_rows
 from app.people.batch import ChunkPeople, _slices
 from app.people.linking import profile_of, strong_identifiers
 from app.people.scoring import query_keys
@@ -153,13 +154,13 @@ class ChunkStore:
         conn = self.conn
         self.people.flush()
         if self._records:
-            conn.execute(insert(Record.__table__), list(self._records.values()))
+            insert_rows(conn, Record.__table__, list(self._records.values()))
         if self._current:
             conn.execute(_MARK_CURRENT, list(self._current.values()))
         if self._versions:
-            conn.execute(insert(RecordVersion.__table__), self._versions)
+            insert_rows(conn, RecordVersion.__table__, self._versions)
         for kind, rows in self._typed.items():
-            conn.execute(insert(kind.table.__table__), list(rows.values()))
+            insert_rows(conn, kind.table.__table__, list(rows.values()))
         for kind, rows in self._typed_updates.items():
             table = kind.table.__table__
             conn.execute(update(table).where(table.c.record_id == bindparam("b_id")), list(rows.values()))
@@ -167,6 +168,6 @@ class ChunkStore:
             conn.execute(_UNLINK, [{"b_id": record_id} for record_id in self._unlinked])
         links = [row for rows in self._links.values() for row in rows]
         if links:
-            conn.execute(insert(RecordSubject.__table__), links)
+            insert_rows(conn, RecordSubject.__table__, links)
         kept.refresh(conn, self._quality)
         append_many(conn, self._audit)
