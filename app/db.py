@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
@@ -523,7 +523,7 @@ def insert_if_absent(
     table: Table,
     key: tuple[str, ...],
     row: dict[str, Any],
-    then: list[tuple[Table, dict[str, Any]]] = (),  # type: ignore[assignment]
+    then: Sequence[tuple[Table, dict[str, Any]]] = (),
 ) -> bool:
     """Insert ``row`` unless a row with the same values of ``key`` (a unique constraint) exists, and
     say whether it was inserted: one statement where a look-up and an insert were two. If it was,
