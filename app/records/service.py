@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.audit.chain import Actor, Entry, append
-from app.db import Database, insert_if_absent, insert_rows, utc_now
+from app.db import Database, insert_if_absent, insert_rows, time_ordered_id, utc_now
 from app.errors import ProblemError, pydantic_errors, validation_problem
 from app.people.identifiers import name_key
 from app.people.linking import People, SqlPeople, Thresholds, resolve
@@ -252,7 +252,7 @@ def _store(
 ) -> IngestResult:
     body = record.model_dump(mode="json")
     digest = body_hash(body)
-    record_id = uuid.uuid4()
+    record_id = time_ordered_id()
     stored = {
         "id": record_id,
         "record_type": kind.name,
@@ -322,7 +322,7 @@ def _version_row(
     record_id: uuid.UUID, version: int, body: dict[str, Any], digest: str, writer: Writer, now: datetime
 ) -> dict[str, Any]:
     return {
-        "id": uuid.uuid4(),
+        "id": time_ordered_id(),
         "record_id": record_id,
         "version": version,
         "body": body,
