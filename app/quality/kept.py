@@ -27,6 +27,7 @@ from sqlalchemy import (
     case,
     func,
     insert,
+    literal,
     or_,
     select,
 )
@@ -44,6 +45,8 @@ _I: Table = Incident.__table__  # type: ignore[assignment]
 _P: Table = Ppn.__table__  # type: ignore[assignment]
 # The record types whose subjects the tables hold or depend on.
 RECORD_TYPES = ("incident", "ppn")
+# As one bind each, not a list expanded into the statement each time it runs (every post runs it).
+_RECORD_TYPE_VALUES = [literal(t) for t in RECORD_TYPES]
 
 
 def is_stated(code: ColumnElement[Any]) -> ColumnElement[bool]:
@@ -136,7 +139,7 @@ def quality_subjects(*where: ColumnElement[bool]) -> Select[Any]:
         case((stated, _RS.c.self_defined_code)),
         following,
         case((stated, following_stated)),
-    ).where(_RS.c.record_type.in_(RECORD_TYPES), _RS.c.event_at.is_not(None), *where)
+    ).where(_RS.c.record_type.in_(_RECORD_TYPE_VALUES), _RS.c.event_at.is_not(None), *where)
 
 
 _IDS = list_param("ids")
