@@ -69,7 +69,7 @@ def _endpoint(kind: RecordKind):  # noqa: ANN202 - FastAPI reads the signature
             return authorize_ingest(request, caller, kind)
         return await run_in_threadpool(authorize_ingest, request, caller, kind)
 
-    def post_record(
+    async def post_record(
         request: Request,
         response: Response,
         writer: Annotated[Writer, Depends(writer_for)],
@@ -79,7 +79,9 @@ def _endpoint(kind: RecordKind):  # noqa: ANN202 - FastAPI reads the signature
         db: Database = request.app.state.db
         quality = request.app.state.quality_rules
         limits = Thresholds.from_settings(request.app.state.settings)
-        result = in_transaction(db, lambda s: ingest(s, writer, kind, checked, quality=quality, thresholds=limits))
+        result = await db.off_loop(
+            lambda: in_transaction(db, lambda s: ingest(s, writer, kind, checked, quality=quality, thresholds=limits))
+        )
         ingested(request, kind.name, result.outcome)
         response.status_code = 200 if result.outcome == "unchanged" else 201
         return result

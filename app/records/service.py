@@ -183,7 +183,7 @@ class SqlStore:
 
 
 def ingest(
-    session: Session,
+    session: Session | Connection,
     writer: Writer,
     kind: RecordKind,
     record: RecordIn,
@@ -191,7 +191,8 @@ def ingest(
     quality: QualityRules | None = None,
     thresholds: Thresholds | None = None,
 ) -> IngestResult:
-    """Store ``record`` from ``writer`` in the session's transaction, audit it, and say what happened.
+    """Store ``record`` from ``writer`` in the transaction of ``session`` (a session or a connection),
+    audit it, and say what happened.
 
     The audit row joins the same transaction: a record is never stored without its audit row. A
     PPN is stored with its quality findings (``quality`` is required for PPNs), which the result
@@ -199,7 +200,8 @@ def ingest(
     thresholds of the running service's settings (``Thresholds.from_settings``), so that ingest
     and search band a score alike.
     """
-    return _ingest(SqlStore(session.connection()), writer, kind, record, now, quality, thresholds)
+    conn = session if isinstance(session, Connection) else session.connection()
+    return _ingest(SqlStore(conn), writer, kind, record, now, quality, thresholds)
 
 
 def ingest_many(
@@ -407,7 +409,7 @@ def _result(
     )
 
 
-def in_transaction(db: Database, work: Callable[[Session], T], attempts: int = 3) -> T:
+def in_transaction(db: Database, work: Callable[[Connection], T], attempts: int = 3) -> T:
     """Run ``work`` in one write transaction, retrying when a concurrent writer won a unique key.
 
     Two systems posting the same new record (or the same new child's NHS number) at once is
@@ -415,8 +417,8 @@ def in_transaction(db: Database, work: Callable[[Session], T], attempts: int = 3
     """
     for attempt in range(attempts):
         try:
-            with db.writing() as session:
-                return work(session)
+            with db.writing_core() as conn:
+                return work(conn)
         except IntegrityError:
             if attempt == attempts - 1:
                 raise
