@@ -103,6 +103,11 @@ _HELD = select(ChildIdentifier.scheme, ChildIdentifier.value, ChildIdentifier.ch
     AmongTexts(ChildIdentifier.scheme, list_param("schemes", AmongTexts)),
     AmongTexts(ChildIdentifier.value, list_param("values", AmongTexts)),
 )
+# One identifier (most records name one), compared with ``=``: PostgreSQL plans it once, where the
+# lists above, of a length it cannot know, are planned again on every call.
+_HELD_ONE = select(ChildIdentifier.scheme, ChildIdentifier.value, ChildIdentifier.child_id).where(
+    ChildIdentifier.scheme == bindparam("scheme"), ChildIdentifier.value == bindparam("value")
+)
 _IDENTIFIERS_OF = select(ChildIdentifier.child_id, ChildIdentifier.scheme, ChildIdentifier.value).where(
     AmongIds(ChildIdentifier.child_id, list_param("children"))
 )
@@ -166,6 +171,9 @@ class SqlPeople:
     def held(self, idents: list[tuple[str, str]]) -> dict[tuple[str, str], uuid.UUID]:
         if not idents:
             return {}
+        if len(idents) == 1:
+            ((scheme, value),) = idents
+            return {(s, v): child for s, v, child in self.conn.execute(_HELD_ONE, {"scheme": scheme, "value": value})}
         params = {"schemes": sorted({s for s, _ in idents}), "values": [v for _, v in idents]}
         wanted = set(idents)
         return {(s, v): child for s, v, child in self.conn.execute(_HELD, params) if (s, v) in wanted}

@@ -15,7 +15,7 @@ yet, so ``refresh`` only inserts its rows, and only into the tables that record'
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import (
@@ -24,6 +24,7 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    bindparam,
     case,
     func,
     insert,
@@ -142,18 +143,37 @@ def quality_subjects(*where: ColumnElement[bool]) -> Select[Any]:
     ).where(_RS.c.record_type.in_(_RECORD_TYPE_VALUES), _RS.c.event_at.is_not(None), *where)
 
 
+def _parts(among: Callable[[ColumnElement[Any]], ColumnElement[bool]]) -> list[Any]:
+    """Per table, as ``Replacement`` takes them: the children's rows go, the rows the records give come."""
+    return [
+        (table, among(table.c.child_id), columns, rows(among(_RS.c.child_id)))
+        for table, columns, rows in (
+            (_IC, INCIDENT_CHILD_COLUMNS, incident_children),
+            (_QS, QUALITY_SUBJECT_COLUMNS, quality_subjects),
+        )
+    ]
+
+
+# Built once (ingest runs these), for a list of children and for one child (most posts): the
+# rewrite of both tables, and each table's INSERT on its own. One child is compared with ``=``,
+# not with a one-element list: PostgreSQL then plans the prepared statement once. Given a list
+# whose length it cannot know, it re-planned the rewrite on every post, which took longer than
+# running it.
 _IDS = list_param("ids")
-# Per table, as ``Replacement`` takes them: the children's rows go, the rows the records give come.
-_PARTS = [
-    (table, AmongIds(table.c.child_id, _IDS), columns, rows(AmongIds(_RS.c.child_id, _IDS)))
-    for table, columns, rows in (
-        (_IC, INCIDENT_CHILD_COLUMNS, incident_children),
-        (_QS, QUALITY_SUBJECT_COLUMNS, quality_subjects),
-    )
-]
-# Built once (ingest runs these): the rewrite of both tables, and each table's INSERT on its own.
-_REWRITE = Replacement(_PARTS)
-_ADD = {table: insert(table).from_select(columns, rows) for table, _, columns, rows in _PARTS}
+_FOR_LIST = _parts(lambda column: AmongIds(column, _IDS))
+_FOR_ONE = _parts(lambda column: column == bindparam("id"))
+_REWRITE = {False: Replacement(_FOR_LIST), True: Replacement(_FOR_ONE)}
+_ADD = {
+    (table, one): insert(table).from_select(columns, rows)
+    for one, parts in ((False, _FOR_LIST), (True, _FOR_ONE))
+    for table, _, columns, rows in parts
+}
+
+
+def _params(ids: list[uuid.UUID]) -> tuple[bool, dict[str, Any]]:
+    return (True, {"id": ids[0]}) if len(ids) == 1 else (False, {"ids": ids})
+
+
 # Which tables a record of each type, on its own, gives rows in.
 _HOLDS = {"incident": (_IC, _QS), "ppn": (_QS,)}
 
@@ -178,15 +198,17 @@ def refresh(
     ids = [i for i in _uuids(child_ids) if i not in new]
     if new:
         # Nobody else can see a child before this transaction commits: no turn to take for it.
+        one, params = _params(sorted(new))
         for table in _HOLDS[record_type]:  # type: ignore[index]
-            conn.execute(_ADD[table], {"ids": sorted(new)})
+            conn.execute(_ADD[(table, one)], params)
     if not ids:
         return
     # Two writers touching one child at once (a PPN and an incident arriving together) must not
     # each compute the rows without the other's record: refreshes take turns until commit, so the
     # later one sees the earlier one's records. Every writer refreshes after its last change.
     take_turn(conn)
-    _REWRITE.run(conn, {"ids": ids})
+    one, params = _params(ids)
+    _REWRITE[one].run(conn, params)
 
 
 def at_risk(injury_severities: Iterable[str]) -> ColumnElement[bool]:
