@@ -545,6 +545,73 @@ def insert_rows(conn: Connection, statement: Table | Insert, rows: dict[str, Any
         cursor.close()
 
 
+class _Compiled:
+    """Any statement compiled once for a dialect: its SQL, its parameters in the order the driver
+    takes them (None: by name), each parameter's bind processor, the values of the parameters the
+    statement carries itself (literals, a LIMIT), and each result column's processor."""
+
+    def __init__(self, statement: Any, dialect: Any) -> None:
+        compiled = statement.compile(dialect=dialect)
+        if compiled.literal_execute_params or compiled.post_compile_params:
+            raise ValueError("a statement with parameters expanded as it runs cannot be compiled once")
+        self.sql = compiled.string
+        self.order = list(compiled.positiontup) if compiled.positional else None  # type: ignore[arg-type]
+        self.own = {name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required}
+        self.processors = {
+            name: processor
+            for name, bind in compiled.binds.items()
+            if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        }
+        columns = getattr(statement, "selected_columns", None) if not getattr(statement, "is_dml", False) else None
+        results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns or ()]
+        self.results = results if any(results) else None
+
+    def parameters(self, params: dict[str, Any]) -> Any:
+        values = {**self.own, **params}
+        processors = self.processors
+        if self.order is None:
+            return {k: processors[k](v) if k in processors else v for k, v in values.items()}
+        return [processors[k](values[k]) if k in processors else values[k] for k in self.order]
+
+    def rows(self, rows: list[Any]) -> list[tuple[Any, ...]]:
+        if self.results is None:
+            return rows
+        processors = self.results
+        return [tuple(p(v) if p else v for p, v in zip(processors, row, strict=True)) for row in rows]
+
+
+_COMPILED: dict[tuple[Any, str], _Compiled] = {}
+
+
+def run_compiled(conn: Connection, statement: Any, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+    """Run ``statement`` (built once, at import) on the connection's DBAPI cursor and return its rows
+    as tuples, with the values SQLAlchemy's own execution would give.
+
+    For the statements every single-record ingest runs: on SQLite, SQLAlchemy's work around each
+    (cache look-up, parameter and result set-up) cost more than SQLite's. Like ``insert_rows``:
+    compiled once per dialect, SQLAlchemy's own bind and result processors, errors raised as
+    SQLAlchemy's, ``before_cursor_execute`` listeners called. A statement whose parameters expand
+    as it runs (``in_`` of a list) is refused: use ``AmongIds``/``AmongTexts`` with ``list_param``.
+    """
+    key = (statement, conn.dialect.name)
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        compiled = _COMPILED[key] = _Compiled(statement, conn.dialect)
+    parameters = compiled.parameters(params or {})
+    dbapi = conn.dialect.loaded_dbapi
+    cursor = conn.connection.cursor()
+    if conn.dispatch.before_cursor_execute:
+        conn.dispatch.before_cursor_execute(conn, cursor, compiled.sql, parameters, None, False)
+    try:
+        cursor.execute(compiled.sql, parameters)
+        rows = cursor.fetchall() if cursor.description else []
+    except dbapi.Error as exc:
+        raise DBAPIError.instance(compiled.sql, None, exc, dbapi.Error, dialect=conn.dialect) from exc
+    finally:
+        cursor.close()
+    return compiled.rows(rows)
+
+
 def insert_per_id(conn: Connection, table: Table, fixed: dict[str, Any], column: str, ids: list[uuid.UUID]) -> None:
     """Insert one row per id into ``table``, each with the same ``fixed`` values, in one statement.
 
@@ -704,11 +771,11 @@ class Replacement:
 
     def run(self, conn: Connection, params: dict[str, Any]) -> None:
         if conn.dialect.name == "postgresql":
-            conn.execute(self.single, params)
+            run_compiled(conn, self.single, params)
             return
         for remove, add in self.steps:
-            conn.execute(remove, params)
-            conn.execute(add, params)
+            run_compiled(conn, remove, params)
+            run_compiled(conn, add, params)
 
 
 def serialise_appenders(conn: Any, key: int) -> None:
@@ -734,7 +801,8 @@ def take_turn_then_read(conn: Connection, key: int, query: Any, function: str) -
             _TURN_THEN_READ[function] = select(text("*")).select_from(getattr(func, function)(bindparam("key")))
         return conn.execute(_TURN_THEN_READ[function], {"key": key}).first()
     serialise_appenders(conn, key)
-    return conn.execute(query).first()
+    rows = run_compiled(conn, query)
+    return rows[0] if rows else None
 
 
 _TURN_THEN_READ: dict[str, Any] = {}

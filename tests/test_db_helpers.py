@@ -7,12 +7,12 @@ import uuid
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 
 from app.audit.chain import Actor, Entry, append, take_turn, verify
-from app.db import AmongIds, AmongTexts, insert_if_absent, insert_rows, list_param, time_ordered_id
-from app.people.models import Child, ChildIdentifier, IdentityReview
+from app.db import AmongIds, AmongTexts, insert_if_absent, insert_rows, list_param, run_compiled, time_ordered_id
+from app.people.models import Child, ChildIdentifier, IdentityReview, PersonIndex
 from app.records.models import Record, RecordSubject
 
 NOW = datetime(2026, 11, 30, 8, 30, 15, 123456, tzinfo=UTC)
@@ -168,3 +168,46 @@ def test_time_ordered_ids_sort_by_when_they_were_made_and_do_not_repeat(monkeypa
     assert ids[0].hex[:12] == ids[1].hex[:12] == format(1_790_000_000_000, "012x")
     assert max(ids[:2]) < ids[2] < ids[3]
     assert sorted(ids, key=lambda i: i.hex) == sorted(ids)  # SQLite stores the hex: same order
+
+
+def test_run_compiled_gives_the_rows_and_values_sqlalchemy_gives(db):
+    """Ids, dates and timestamps come back typed, a statement's own values (a literal, a LIMIT) are
+    bound, and a list parameter works as it does through ``Connection.execute``."""
+    children = sorted(uuid.uuid4() for _ in range(3))
+    with db.writing() as session:
+        conn = session.connection()
+        for n, child in enumerate(children):
+            insert_rows(conn, Child.__table__, {"id": child, "created_at": NOW, "merged_into": None})
+            row = {
+                "child_id": child,
+                "given_name": "Alex",
+                "family_name": "Smith",
+                "date_of_birth": date(2010, 1, 2 + n),
+            }
+            insert_rows(conn, PersonIndex.__table__, {**row, "sex": None, "postcode": None, "created_at": NOW})
+    query = (
+        select(PersonIndex.child_id, PersonIndex.date_of_birth, PersonIndex.created_at, literal("ppn"))
+        .where(AmongIds(PersonIndex.child_id, list_param("ids")), PersonIndex.given_name == bindparam("given"))
+        .order_by(PersonIndex.date_of_birth)
+        .limit(2)
+    )
+    params = {"ids": children, "given": "Alex"}
+    with db.read_session() as session:
+        conn = session.connection()
+        expected = [tuple(r) for r in conn.execute(query, params)]
+        assert run_compiled(conn, query, params) == expected
+        assert expected == [(children[0], date(2010, 1, 2), NOW, "ppn"), (children[1], date(2010, 1, 3), NOW, "ppn")]
+        assert run_compiled(conn, query, {"ids": children, "given": "Sam"}) == []
+
+
+def test_run_compiled_refuses_a_list_expanded_as_it_runs_and_raises_sqlalchemys_errors(db):
+    with db.read_session() as session, pytest.raises(ValueError, match="expanded"):
+        run_compiled(session.connection(), select(Child.id).where(Child.id.in_([uuid.uuid4()])))
+    child = uuid.uuid4()
+    add = insert(Child.__table__).values(id=bindparam("id"), created_at=bindparam("at"))
+    with pytest.raises(IntegrityError):
+        with db.writing() as session:
+            run_compiled(session.connection(), add, {"id": child, "at": NOW})
+            run_compiled(session.connection(), add, {"id": child, "at": NOW})
+    with db.read_session() as session:
+        assert session.scalar(select(Child.id)) is None

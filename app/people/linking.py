@@ -33,7 +33,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, and_, bindparam, insert, or_, select
 
 from app.config import Settings, get_settings
-from app.db import AmongIds, AmongTexts, insert_rows, list_param, utc_now
+from app.db import AmongIds, AmongTexts, insert_rows, list_param, run_compiled, utc_now
 from app.people.models import Child, ChildIdentifier, IdentityReview, PersonIndex, PersonKey
 from app.people.scoring import (
     Match,
@@ -173,16 +173,18 @@ class SqlPeople:
             return {}
         if len(idents) == 1:
             ((scheme, value),) = idents
-            return {(s, v): child for s, v, child in self.conn.execute(_HELD_ONE, {"scheme": scheme, "value": value})}
+            return {
+                (s, v): child for s, v, child in run_compiled(self.conn, _HELD_ONE, {"scheme": scheme, "value": value})
+            }
         params = {"schemes": sorted({s for s, _ in idents}), "values": [v for _, v in idents]}
         wanted = set(idents)
-        return {(s, v): child for s, v, child in self.conn.execute(_HELD, params) if (s, v) in wanted}
+        return {(s, v): child for s, v, child in run_compiled(self.conn, _HELD, params) if (s, v) in wanted}
 
     def merged_into(self, child_id: uuid.UUID) -> uuid.UUID | None:
         return self.conn.execute(_MERGED_INTO, {"child_id": child_id}).scalar()
 
     def block(self, keys: AbstractSet[str]) -> Sequence[ProfileRow]:
-        rows = [tuple(r) for r in self.conn.execute(_BLOCK, {"keys": sorted(keys)})]
+        rows = run_compiled(self.conn, _BLOCK, {"keys": sorted(keys)})
         self._last_block = (keys, rows)
         return rows
 

@@ -34,7 +34,7 @@ from sqlalchemy import (
 )
 
 from app.audit.chain import take_turn
-from app.db import AmongIds, Replacement, SecondsBetween, list_param
+from app.db import AmongIds, Replacement, SecondsBetween, list_param, run_compiled
 from app.quality.models import IncidentChild, QualitySubject
 from app.records.codes import NOT_STATED
 from app.records.models import Incident, Ppn, RecordSubject
@@ -200,7 +200,7 @@ def refresh(
         # Nobody else can see a child before this transaction commits: no turn to take for it.
         one, params = _params(sorted(new))
         for table in _HOLDS[record_type]:  # type: ignore[index]
-            conn.execute(_ADD[(table, one)], params)
+            run_compiled(conn, _ADD[(table, one)], params)
     if not ids:
         return
     # Two writers touching one child at once (a PPN and an incident arriving together) must not
