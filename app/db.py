@@ -38,8 +38,10 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
+    or_,
     select,
     text,
+    tuple_,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, DisconnectionError
@@ -743,39 +745,47 @@ _IF_ABSENT_THEN: dict[tuple[Any, ...], Any] = {}
 
 
 class Replacement:
-    """Per table, delete the rows ``where`` picks and insert ``rows`` (a SELECT of ``columns``) in
-    their place: ``parts`` is ``[(table, where, columns, rows), ...]``, all bound by the same
-    parameters. Built once, run with ``run(conn, params)``.
+    """Per table, make the rows ``where`` picks what ``rows`` (a SELECT of ``columns``) gives: rows it
+    no longer gives are deleted, new ones inserted, changed ones updated, and rows that are already
+    right are not written at all. ``parts`` is ``[(table, where, columns, rows), ...]``, all bound by
+    the same parameters; each table's primary key must be among ``columns``. Built once, run with
+    ``run(conn, params)``.
 
-    PostgreSQL: one statement, each DELETE in a WITH that the INSERT after it counts, which makes
-    the DELETE finish first (a row deleted by this transaction does not clash with its replacement's
-    key). A writer holding the audit chain's turn saves three round trips under it. SQLite: the
-    DELETE and the INSERT of each table in turn.
+    Deleting every picked row and inserting them all again wrote as many rows (and index pages) as
+    the child had, on every post: a child with many records made each post slower, and on SQLite
+    the commit grew with it. Now a post that adds one record writes the row it adds and the few its
+    arrival changes.
+
+    PostgreSQL: one statement, the deletes and upserts as WITH clauses (they touch different rows:
+    the deleted ones are those ``rows`` does not give). SQLite: each table's delete, then upsert.
     """
 
     def __init__(self, parts: list[tuple[Table, Any, list[str], Any]]) -> None:
-        self.steps = [(delete(t).where(where), insert(t).from_select(cols, rows)) for t, where, cols, rows in parts]
-        ctes: list[Any] = []
-        single: Any = None
-        for n, (table, where, columns, rows) in enumerate(parts):
-            key = next(iter(table.primary_key.columns))
-            gone = delete(table).where(where).returning(key).cte(f"gone_{n}")
-            after = rows.where(select(func.count()).select_from(gone).scalar_subquery() >= 0)
-            added = insert(table).from_select(columns, after)
-            ctes.append(gone)
-            if n < len(parts) - 1:
-                ctes.append(added.returning(key).cte(f"added_{n}"))
-            else:
-                single = added.add_cte(*ctes)
-        self.single = single
+        self.steps: dict[str, list[Any]] = {"postgresql": [], "sqlite": []}
+        for table, where, columns, rows in parts:
+            key = [c.name for c in table.primary_key.columns]
+            produced = rows.subquery()
+            given = [list(produced.c)[columns.index(k)] for k in key]
+            stale = delete(table).where(where, tuple_(*(table.c[k] for k in key)).not_in(select(*given)))
+            for dialect, construct in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert)):
+                upsert = construct(table).from_select(columns, rows)
+                changing = [c for c in columns if c not in key]
+                upsert = upsert.on_conflict_do_update(
+                    index_elements=key,
+                    set_={c: upsert.excluded[c] for c in changing},
+                    where=or_(*(table.c[c].is_distinct_from(upsert.excluded[c]) for c in changing)),
+                )
+                self.steps[dialect] += [stale, upsert]
+        *first, last = self.steps["postgresql"]
+        ctes = [s.returning(next(iter(s.table.primary_key.columns))).cte(f"step_{n}") for n, s in enumerate(first)]
+        self.single = last.add_cte(*ctes)
 
     def run(self, conn: Connection, params: dict[str, Any]) -> None:
         if conn.dialect.name == "postgresql":
             run_compiled(conn, self.single, params)
             return
-        for remove, add in self.steps:
-            run_compiled(conn, remove, params)
-            run_compiled(conn, add, params)
+        for step in self.steps["sqlite"]:
+            run_compiled(conn, step, params)
 
 
 def serialise_appenders(conn: Any, key: int) -> None:

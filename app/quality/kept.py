@@ -4,10 +4,12 @@ Both tables hold, per incident or PPN subject, figures that depend on the same c
 records of those types: whether a PPN followed an incident in time, and which of a child's records
 is their latest. So whenever a child's incident or PPN subjects change (a record stored or amended,
 children merged or split, ``shield quality recheck`` correcting an ethnicity), ``refresh``
-rewrites all of that child's rows from ``record_subject``, ``incident`` and ``ppn``, in the
-writer's transaction and after its last change to them: a child has a few dozen records at most,
-so a DELETE and an INSERT ... SELECT per table (on PostgreSQL all in one statement, through
-``Replacement``). Revision 0008 fills both tables with the same statements over every child.
+recomputes all of that child's rows from ``record_subject``, ``incident`` and ``ppn``, in the
+writer's transaction and after its last change to them, and writes only the rows that differ
+(``Replacement``: a delete of rows no longer given and an upsert that skips unchanged rows, per
+table; on PostgreSQL all in one statement). Reading a child's rows costs little; writing them all
+on every post made posts about a child with many records slower. Revision 0008 fills both tables
+from the same SELECTs over every child.
 A child the change itself created (most new records' children) has no rows and no other records
 yet, so ``refresh`` only inserts its rows, and only into the tables that record's type has rows in.
 """
@@ -144,7 +146,7 @@ def quality_subjects(*where: ColumnElement[bool]) -> Select[Any]:
 
 
 def _parts(among: Callable[[ColumnElement[Any]], ColumnElement[bool]]) -> list[Any]:
-    """Per table, as ``Replacement`` takes them: the children's rows go, the rows the records give come."""
+    """Per table, as ``Replacement`` takes them: the children's rows, and the rows the records give."""
     return [
         (table, among(table.c.child_id), columns, rows(among(_RS.c.child_id)))
         for table, columns, rows in (
@@ -155,10 +157,10 @@ def _parts(among: Callable[[ColumnElement[Any]], ColumnElement[bool]]) -> list[A
 
 
 # Built once (ingest runs these), for a list of children and for one child (most posts): the
-# rewrite of both tables, and each table's INSERT on its own. One child is compared with ``=``,
-# not with a one-element list: PostgreSQL then plans the prepared statement once. Given a list
-# whose length it cannot know, it re-planned the rewrite on every post, which took longer than
-# running it.
+# refresh of both tables, and each table's INSERT on its own (for children just created). One
+# child is compared with ``=``, not with a one-element list: PostgreSQL then plans the prepared
+# statement once. Given a list whose length it cannot know, it re-planned the refresh on every
+# post, which took longer than running it.
 _IDS = list_param("ids")
 _FOR_LIST = _parts(lambda column: AmongIds(column, _IDS))
 _FOR_ONE = _parts(lambda column: column == bindparam("id"))
@@ -189,7 +191,7 @@ def refresh(
     created: Iterable[uuid.UUID | str] = (),
     record_type: str | None = None,
 ) -> None:
-    """Rewrite the rows of these children (those a change may have touched, before and after it).
+    """Bring the rows of these children up to date (those a change may have touched, before and after it).
 
     ``created``: those of them that the change created, from one record of ``record_type``: they
     have no rows to delete, and rows only in the tables that type gives rows in.
