@@ -764,9 +764,9 @@ class Replacement:
         self.steps: dict[str, list[Any]] = {"postgresql": [], "sqlite": []}
         for table, where, columns, rows in parts:
             key = [c.name for c in table.primary_key.columns]
-            produced = rows.subquery()
-            given = [list(produced.c)[columns.index(k)] for k in key]
-            stale = delete(table).where(where, tuple_(*(table.c[k] for k in key)).not_in(select(*given)))
+            # The keys ``rows`` gives, without its computed columns (a window over the child's rows).
+            given = rows.with_only_columns(*(rows.selected_columns[columns.index(k)] for k in key))
+            stale = delete(table).where(where, tuple_(*(table.c[k] for k in key)).not_in(given))
             for dialect, construct in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert)):
                 upsert = construct(table).from_select(columns, rows)
                 changing = [c for c in columns if c not in key]
