@@ -675,7 +675,7 @@ def insert_with_per_id(
         _WITH_PER_ID[key] = _per_id_statement(table, tuple(fixed), column, dialect).add_cte(
             insert(parent).values(values).cte("parent")
         )
-    conn.execute(_WITH_PER_ID[key], {**row, **fixed, "ids": ids})
+    run_compiled(conn, _WITH_PER_ID[key], {**row, **fixed, "ids": ids})
 
 
 _WITH_PER_ID: dict[tuple[Any, ...], Any] = {}
@@ -709,7 +709,7 @@ def insert_if_absent(
         if shape not in _IF_ABSENT_THEN:
             _IF_ABSENT_THEN[shape] = _if_absent_then(table, key, list(row), [(t, list(r)) for t, r in then])
         params = {**row, **{f"then{n}_{c}": v for n, (_, r) in enumerate(then) for c, v in r.items()}}
-        return conn.execute(_IF_ABSENT_THEN[shape], params).scalar_one() == 1
+        return run_compiled(conn, _IF_ABSENT_THEN[shape], params)[0][0] == 1
     statement = _IF_ABSENT.get((table, key, dialect))
     if statement is None:
         construct = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -809,7 +809,8 @@ def take_turn_then_read(conn: Connection, key: int, query: Any, function: str) -
     if conn.dialect.name == "postgresql":
         if function not in _TURN_THEN_READ:
             _TURN_THEN_READ[function] = select(text("*")).select_from(getattr(func, function)(bindparam("key")))
-        return conn.execute(_TURN_THEN_READ[function], {"key": key}).first()
+        rows = run_compiled(conn, _TURN_THEN_READ[function], {"key": key})
+        return rows[0] if rows else None
     serialise_appenders(conn, key)
     rows = run_compiled(conn, query)
     return rows[0] if rows else None
