@@ -18,7 +18,6 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from anyio import to_thread
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -52,6 +51,7 @@ from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
+from starlette.concurrency import run_in_threadpool
 
 from app.config import get_settings
 
@@ -400,7 +400,7 @@ class Database:
         held. PostgreSQL writes in parallel, so there the work goes to the thread pool.
         """
         if self._writer is None:
-            return await to_thread.run_sync(work)
+            return await run_in_threadpool(work)
         return await self._writer.run(work)
 
     @contextmanager
