@@ -477,83 +477,14 @@ def plan_for_these_values(conn: Connection) -> None:
         conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
 
-class _Prepared:
-    """An INSERT compiled once for a dialect and a set of columns: its SQL, its parameters in the
-    order the driver takes them (None: by name), and each parameter's bind processor."""
-
-    def __init__(self, statement: Insert, dialect: Any, keys: tuple[str, ...]) -> None:
-        table = statement.table
-        missing = [c.key for c in table.columns if c.default is not None and c.key not in keys]  # type: ignore[attr-defined]
-        if missing:
-            # SQLAlchemy would fill these in from Python; the driver will not.
-            raise ValueError(f"{table.name}: these columns need values: {missing}")
-        compiled = statement.compile(dialect=dialect, column_keys=list(keys))
-        self.sql = compiled.string
-        self.order = list(compiled.positiontup) if compiled.positional else None  # type: ignore[arg-type]
-        self.processors = {
-            name: processor
-            for name, bind in compiled.binds.items()
-            if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
-        }
-
-    def parameters(self, row: dict[str, Any]) -> Any:
-        processors = self.processors
-        if self.order is None:
-            return {k: processors[k](v) if k in processors else v for k, v in row.items()}
-        return [processors[k](row[k]) if k in processors else row[k] for k in self.order]
-
-
-_PREPARED: dict[tuple[Any, str, tuple[str, ...]], _Prepared] = {}
-
-
-def insert_rows(conn: Connection, statement: Table | Insert, rows: dict[str, Any] | list[dict[str, Any]]) -> Any:
-    """Run an INSERT (``statement``, or a plain insert into a table) for these rows, all with the
-    same keys, on the connection's DBAPI cursor; return that cursor's rowcount and first row
-    (``RETURNING``), as ``(rowcount, row)``.
-
-    For the ingest path, whose dozen small inserts per record each cost SQLAlchemy more in building
-    parameters and results than they cost the database: the statement is compiled once per dialect
-    and set of columns (with SQLAlchemy's own bind processors, so values are stored exactly as a
-    ``Connection.execute`` stores them). A database error is raised as SQLAlchemy's, so callers
-    catch ``IntegrityError`` as they would.
-    """
-    many = isinstance(rows, list)
-    if many and not rows:
-        return 0, None
-    first = rows[0] if many else rows
-    if isinstance(statement, Table):
-        statement = _plain_insert(statement)
-    key = (statement, conn.dialect.name, tuple(first))
-    prepared = _PREPARED.get(key)
-    if prepared is None:
-        prepared = _PREPARED[key] = _Prepared(statement, conn.dialect, key[2])
-    dbapi = conn.dialect.loaded_dbapi
-    cursor = conn.connection.cursor()
-    many = many and len(rows) > 1
-    if many and any(r.keys() != first.keys() for r in rows):
-        raise ValueError(f"{statement.table.name}: rows with different columns in one insert")  # type: ignore[attr-defined]
-    parameters = [prepared.parameters(r) for r in rows] if many else prepared.parameters(first)
-    if conn.dispatch.before_cursor_execute:  # listeners (statement counts, tracing) see these too
-        conn.dispatch.before_cursor_execute(conn, cursor, prepared.sql, parameters, None, many)
-    try:
-        if many:
-            cursor.executemany(prepared.sql, parameters)
-            return cursor.rowcount, None
-        cursor.execute(prepared.sql, parameters)
-        return cursor.rowcount, cursor.fetchone() if cursor.description else None
-    except dbapi.Error as exc:
-        raise DBAPIError.instance(prepared.sql, None, exc, dbapi.Error, dialect=conn.dialect) from exc
-    finally:
-        cursor.close()
-
-
 class _Compiled:
-    """Any statement compiled once for a dialect: its SQL, its parameters in the order the driver
-    takes them (None: by name), each parameter's bind processor, the values of the parameters the
-    statement carries itself (literals, a LIMIT), and each result column's processor."""
+    """A statement compiled once for a dialect (for an INSERT of rows, once per set of columns): its
+    SQL, its parameters in the order the driver takes them (None: by name), each parameter's bind
+    processor, the values of the parameters the statement carries itself (literals, a LIMIT), and
+    each result column's processor."""
 
-    def __init__(self, statement: Any, dialect: Any) -> None:
-        compiled = statement.compile(dialect=dialect)
+    def __init__(self, statement: Any, dialect: Any, keys: tuple[str, ...] | None = None) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=None if keys is None else list(keys))
         if compiled.literal_execute_params or compiled.post_compile_params:
             raise ValueError("a statement with parameters expanded as it runs cannot be compiled once")
         self.sql = compiled.string
@@ -569,7 +500,7 @@ class _Compiled:
         self.results = results if any(results) else None
 
     def parameters(self, params: dict[str, Any]) -> Any:
-        values = {**self.own, **params}
+        values = {**self.own, **params} if self.own else params
         processors = self.processors
         if self.order is None:
             return {k: processors[k](v) if k in processors else v for k, v in values.items()}
@@ -582,7 +513,66 @@ class _Compiled:
         return [tuple(p(v) if p else v for p, v in zip(processors, row, strict=True)) for row in rows]
 
 
-_COMPILED: dict[tuple[Any, str], _Compiled] = {}
+_COMPILED: dict[tuple[Any, str, tuple[str, ...] | None], _Compiled] = {}
+
+
+def _compiled(conn: Connection, statement: Any, keys: tuple[str, ...] | None = None) -> _Compiled:
+    key = (statement, conn.dialect.name, keys)
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        if keys is not None:
+            table = statement.table
+            missing = [c.key for c in table.columns if c.default is not None and c.key not in keys]
+            if missing:
+                # SQLAlchemy would fill these in from Python; the driver will not.
+                raise ValueError(f"{table.name}: these columns need values: {missing}")
+        compiled = _COMPILED[key] = _Compiled(statement, conn.dialect, keys)
+    return compiled
+
+
+def _on_cursor(conn: Connection, sql: str, parameters: Any, many: bool = False) -> tuple[int, list[Any]]:
+    """Run ``sql`` on the connection's DBAPI cursor: its rowcount and rows. Listeners (statement
+    counts, tracing) see it as they see SQLAlchemy's own; a database error is raised as SQLAlchemy's,
+    so callers catch ``IntegrityError`` as they would."""
+    dbapi = conn.dialect.loaded_dbapi
+    cursor = conn.connection.cursor()
+    if conn.dispatch.before_cursor_execute:
+        conn.dispatch.before_cursor_execute(conn, cursor, sql, parameters, None, many)
+    try:
+        if many:
+            cursor.executemany(sql, parameters)
+            return cursor.rowcount, []
+        cursor.execute(sql, parameters)
+        return cursor.rowcount, cursor.fetchall() if cursor.description else []
+    except dbapi.Error as exc:
+        raise DBAPIError.instance(sql, None, exc, dbapi.Error, dialect=conn.dialect) from exc
+    finally:
+        cursor.close()
+
+
+def insert_rows(conn: Connection, statement: Table | Insert, rows: dict[str, Any] | list[dict[str, Any]]) -> Any:
+    """Run an INSERT (``statement``, or a plain insert into a table) for these rows, all with the
+    same keys, on the connection's DBAPI cursor; return that cursor's rowcount and first row
+    (``RETURNING``), as ``(rowcount, row)``.
+
+    For the ingest path, whose dozen small inserts per record each cost SQLAlchemy more in building
+    parameters and results than they cost the database: the statement is compiled once per dialect
+    and set of columns (with SQLAlchemy's own bind processors, so values are stored exactly as a
+    ``Connection.execute`` stores them). A column SQLAlchemy would fill in from Python is refused.
+    """
+    many = isinstance(rows, list)
+    if many and not rows:
+        return 0, None
+    first = rows[0] if many else rows
+    if isinstance(statement, Table):
+        statement = _plain_insert(statement)
+    prepared = _compiled(conn, statement, tuple(first))
+    many = many and len(rows) > 1
+    if many and any(r.keys() != first.keys() for r in rows):
+        raise ValueError(f"{statement.table.name}: rows with different columns in one insert")  # type: ignore[attr-defined]
+    parameters = [prepared.parameters(r) for r in rows] if many else prepared.parameters(first)
+    rowcount, returned = _on_cursor(conn, prepared.sql, parameters, many)
+    return rowcount, returned[0] if returned else None
 
 
 def run_compiled(conn: Connection, statement: Any, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
@@ -590,28 +580,13 @@ def run_compiled(conn: Connection, statement: Any, params: dict[str, Any] | None
     as tuples, with the values SQLAlchemy's own execution would give.
 
     For the statements every single-record ingest runs: on SQLite, SQLAlchemy's work around each
-    (cache look-up, parameter and result set-up) cost more than SQLite's. Like ``insert_rows``:
-    compiled once per dialect, SQLAlchemy's own bind and result processors, errors raised as
-    SQLAlchemy's, ``before_cursor_execute`` listeners called. A statement whose parameters expand
-    as it runs (``in_`` of a list) is refused: use ``AmongIds``/``AmongTexts`` with ``list_param``.
+    (cache look-up, parameter and result set-up) cost more than SQLite's. As ``insert_rows``:
+    compiled once per dialect, with SQLAlchemy's own bind and result processors. A statement whose
+    parameters expand as it runs (``in_`` of a list) is refused: use ``AmongIds``/``AmongTexts``
+    with ``list_param``.
     """
-    key = (statement, conn.dialect.name)
-    compiled = _COMPILED.get(key)
-    if compiled is None:
-        compiled = _COMPILED[key] = _Compiled(statement, conn.dialect)
-    parameters = compiled.parameters(params or {})
-    dbapi = conn.dialect.loaded_dbapi
-    cursor = conn.connection.cursor()
-    if conn.dispatch.before_cursor_execute:
-        conn.dispatch.before_cursor_execute(conn, cursor, compiled.sql, parameters, None, False)
-    try:
-        cursor.execute(compiled.sql, parameters)
-        rows = cursor.fetchall() if cursor.description else []
-    except dbapi.Error as exc:
-        raise DBAPIError.instance(compiled.sql, None, exc, dbapi.Error, dialect=conn.dialect) from exc
-    finally:
-        cursor.close()
-    return compiled.rows(rows)
+    compiled = _compiled(conn, statement)
+    return compiled.rows(_on_cursor(conn, compiled.sql, compiled.parameters(params or {}))[1])
 
 
 def insert_per_id(conn: Connection, table: Table, fixed: dict[str, Any], column: str, ids: list[uuid.UUID]) -> None:
