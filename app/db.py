@@ -805,6 +805,19 @@ def for_bulk_load(conn: Connection) -> None:
         conn.exec_driver_sql("PRAGMA cache_size=-131072")
 
 
+def write_stamp(conn: Connection) -> tuple[Any, int] | None:
+    """Something equal from one call to the next on the same connection only if no other connection
+    committed a change in between, or ``None`` where the database cannot tell.
+
+    SQLite: the DBAPI connection and its ``PRAGMA data_version``, which changes when another
+    connection commits (this one's own commits leave it alone). PostgreSQL has no such counter.
+    """
+    if conn.dialect.name != "sqlite":
+        return None
+    dbapi = conn.connection.dbapi_connection
+    return dbapi, conn.exec_driver_sql("PRAGMA data_version").scalar_one()
+
+
 def next_ids(conn: Connection, table: Table, column: str, count: int) -> list[int]:
     """The ids the next ``count`` rows of ``table`` would get, taken now so that rows written in one
     statement can be referred to by others (a bulk import's person index and its keys).

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+import uuid
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -11,7 +12,10 @@ import pytest
 from sqlalchemy import func, select
 
 from app.audit.chain import verify
+from app.db import Database
 from app.models import IdentityReview, PersonIndex, Record, RecordSubject
+from app.people.batch import ChunkPeople, Known
+from app.people.linking import SqlPeople
 from app.policy.loader import load_policy
 from app.records import bulk
 from app.records.bulk import ImportLine, import_lines
@@ -171,3 +175,84 @@ def test_a_growing_import_refreshes_the_planner_statistics(db, settings, monkeyp
                 text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'record'")
             ).scalar_one()
         assert analysed is not None and analysed >= before
+
+
+# --- what an import carries from one chunk to the next ----------------------------------------------
+
+
+def _chunk(db, known: Known, work) -> Any:
+    """One chunk's transaction, as the import runs it: ``known`` is kept only if it commits."""
+    with db.writing() as session:
+        people = ChunkPeople(session.connection(), known)
+        found = work(people)
+        people.flush()
+    known.kept()
+    return found
+
+
+def _describe(child, given: str) -> dict[str, Any]:
+    return {
+        "child_id": child,
+        "given_name": given,
+        "family_name": "Brennan",
+        "date_of_birth": date(2010, 5, 1),
+        "sex": "male",
+        "postcode": "LS9 7AB",
+        "created_at": datetime.now(UTC),
+    }
+
+
+def _add(people: ChunkPeople, given: str) -> uuid.UUID:
+    child = uuid.uuid4()
+    people.add_child(child, datetime.now(UTC))
+    people.add_profile(_describe(child, given), {"k:brennan"})
+    return child
+
+
+def test_a_later_chunk_sees_an_earlier_chunks_descriptions_in_the_order_the_database_gives(db):
+    known = Known(limit=1000)
+    kyle = _chunk(db, known, lambda p: _add(p, "Kyle"))
+    assert _chunk(db, known, lambda p: [r[:2] for r in p.block({"k:brennan"})]) == [(kyle, "Kyle")]
+    jay = _chunk(db, known, lambda p: _add(p, "Jay"))
+    blocks = _chunk(db, known, lambda p: [r[:2] for r in p.block({"k:brennan"})])
+    assert blocks == [(kyle, "Kyle"), (jay, "Jay")]
+    with db.writing() as session:  # and that is what reading the database afresh gives
+        assert [r[:2] for r in ChunkPeople(session.connection()).block({"k:brennan"})] == blocks
+
+
+def test_a_description_another_writer_filed_between_chunks_is_seen(db):
+    """Another process (the API) commits between two chunks: what the import knew is not trusted."""
+    known = Known(limit=1000)
+    _chunk(db, known, lambda p: _add(p, "Kyle"))
+    _chunk(db, known, lambda p: p.block({"k:brennan"}))  # the key is now known
+    other = Database(db.url)
+    try:
+        with other.writing() as session:
+            SqlPeople(session.connection()).add_child(jay := uuid.uuid4(), datetime.now(UTC))
+            SqlPeople(session.connection()).add_profile(_describe(jay, "Jay"), {"k:brennan"})
+    finally:
+        other.dispose()
+    assert [r[1] for r in _chunk(db, known, lambda p: p.block({"k:brennan"}))] == ["Kyle", "Jay"]
+
+
+def test_what_a_chunk_that_rolled_back_had_filed_is_forgotten(db):
+    known = Known(limit=1000)
+    _chunk(db, known, lambda p: p.block({"k:brennan"}))
+    with pytest.raises(RuntimeError), db.writing() as session:
+        people = ChunkPeople(session.connection(), known)
+        _add(people, "Kyle")
+        people.flush()
+        raise RuntimeError("the chunk fails after filing")
+    assert _chunk(db, known, lambda p: p.block({"k:brennan"})) == []
+
+
+def _known_as_a_chunk_starts(db, known: Known) -> int:
+    return _chunk(db, known, lambda p: len(known.rows))
+
+
+def test_what_is_known_is_kept_only_on_sqlite_and_within_its_limit(db):
+    known = Known(limit=1)
+    _chunk(db, known, lambda p: _add(p, "Kyle"))
+    assert _known_as_a_chunk_starts(db, known) == (1 if db.dialect == "sqlite" else 0)  # PostgreSQL cannot tell
+    _chunk(db, known, lambda p: _add(p, "Jay"))
+    assert _known_as_a_chunk_starts(db, known) == 0  # two rows: over the limit

@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, select, update
 
 from app.audit.chain import Entry, append_many
-from app.db import insert_rows
-from app.people.batch import ChunkPeople, _slices
+from app.db import AmongIds, AmongTexts, insert_rows, list_param, run_compiled
+from app.people.batch import ChunkPeople, Known
 from app.people.linking import profile_of, strong_identifiers
 from app.people.scoring import query_keys
 from app.quality import kept
@@ -30,14 +30,14 @@ from app.records.service import _SUBJECT_ROWS, SubjectRow
 _RECORDS = select(Record.id, Record.version, Record.source_ref).where(
     Record.agency == bindparam("agency"),
     Record.record_type == bindparam("record_type"),
-    Record.source_ref.in_(bindparam("refs", expanding=True)),
+    AmongTexts(Record.source_ref, list_param("refs", AmongTexts)),
 )
 _VERSIONS = select(RecordVersion.record_id, RecordVersion.version, RecordVersion.body_hash).where(
-    RecordVersion.record_id.in_(bindparam("records", expanding=True))
+    AmongIds(RecordVersion.record_id, list_param("records"))
 )
 _SUBJECTS = (
     select(RecordSubject.record_id, *_SUBJECT_ROWS.selected_columns)
-    .where(RecordSubject.record_id.in_(bindparam("records", expanding=True)))
+    .where(AmongIds(RecordSubject.record_id, list_param("records")))
     .order_by(RecordSubject.record_id, RecordSubject.position)
 )
 _MARK_CURRENT = (
@@ -52,9 +52,11 @@ _SUBJECT_COLUMNS = ("position", "child_id", "given_key", "family_key", "date_of_
 class ChunkStore:
     """``Store`` over what was read for a chunk, plus the chunk's own writes, until ``flush``."""
 
-    def __init__(self, conn: Connection, items: list[tuple[str, RecordKind, RecordIn]]) -> None:
+    def __init__(
+        self, conn: Connection, items: list[tuple[str, RecordKind, RecordIn]], known: Known | None = None
+    ) -> None:
         self.conn = conn
-        self.people = ChunkPeople(conn)
+        self.people = ChunkPeople(conn, known)
         self._found: dict[tuple[str, str, str], tuple[uuid.UUID, int]] = {}
         self._key_of: dict[uuid.UUID, tuple[str, str, str]] = {}
         self._hashes: dict[tuple[uuid.UUID, int], str] = {}
@@ -81,16 +83,15 @@ class ChunkStore:
                 keys |= query_keys(profile_of(subject.person))
                 idents.update(strong_identifiers(subject.person))
         for (agency, record_type), wanted in refs.items():
-            for part in _slices(sorted(wanted)):
-                params = {"agency": agency, "record_type": record_type, "refs": part}
-                for record_id, version, ref in self.conn.execute(_RECORDS, params):
-                    self._found[(agency, record_type, ref)] = (record_id, version)
-                    self._key_of[record_id] = (agency, record_type, ref)
+            params = {"agency": agency, "record_type": record_type, "refs": sorted(wanted)}
+            for record_id, version, ref in run_compiled(self.conn, _RECORDS, params):
+                self._found[(agency, record_type, ref)] = (record_id, version)
+                self._key_of[record_id] = (agency, record_type, ref)
         stored = [record_id for record_id, _ in self._found.values()]
-        for part in _slices(stored):
-            for record_id, version, digest in self.conn.execute(_VERSIONS, {"records": part}):
+        if stored:
+            for record_id, version, digest in run_compiled(self.conn, _VERSIONS, {"records": stored}):
                 self._hashes[(record_id, version)] = digest
-            for record_id, *row in self.conn.execute(_SUBJECTS, {"records": part}):
+            for record_id, *row in run_compiled(self.conn, _SUBJECTS, {"records": stored}):
                 self._subjects[record_id].append(tuple(row))
         self.people.read(keys, idents)
 

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from app.audit.chain import Actor, Entry, append
 from app.db import Database, insert_if_absent, insert_rows, time_ordered_id, utc_now
 from app.errors import ProblemError, pydantic_errors, validation_problem
+from app.people.batch import Known
 from app.people.identifiers import name_key
 from app.people.linking import People, SqlPeople, Thresholds, resolve
 from app.quality import kept
@@ -209,12 +210,14 @@ def ingest_many(
     items: list[tuple[Writer, RecordKind, RecordIn]],
     quality: QualityRules | None = None,
     thresholds: Thresholds | None = None,
+    known: Known | None = None,
 ) -> list[IngestResult]:
     """``ingest`` each item in order in the session's transaction, as if one after the other,
-    reading what the chunk needs up front and writing it all at the end (bulk import)."""
+    reading what the chunk needs up front and writing it all at the end (bulk import). ``known``:
+    what earlier chunks of the same import read and wrote of the person index (``Known``)."""
     from app.records.batch import ChunkStore
 
-    store = ChunkStore(session.connection(), [(w.agency, k, r) for w, k, r in items])
+    store = ChunkStore(session.connection(), [(w.agency, k, r) for w, k, r in items], known)
     results = [_ingest(store, writer, kind, record, None, quality, thresholds) for writer, kind, record in items]
     store.flush()
     return results
