@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -256,3 +257,19 @@ def test_what_is_known_is_kept_only_on_sqlite_and_within_its_limit(db):
     assert _known_as_a_chunk_starts(db, known) == (1 if db.dialect == "sqlite" else 0)  # PostgreSQL cannot tell
     _chunk(db, known, lambda p: _add(p, "Jay"))
     assert _known_as_a_chunk_starts(db, known) == 0  # two rows: over the limit
+
+
+def test_an_import_leaves_garbage_collection_as_it_found_it(db, settings, monkeypatch):
+    """It collects per chunk while it runs; a server that loaded demo data collects as before after."""
+    monkeypatch.setattr(bulk, "CHUNK", 2)
+    report = run(db, settings, [line("ppn", ppn(source_ref=f"S-{i}")) for i in range(5)])
+    assert report.created == 5
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+
+    def fails(*args: Any) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(bulk, "_store_chunk", fails)
+    with pytest.raises(RuntimeError):
+        run(db, settings, [line("ppn", ppn(source_ref=f"T-{i}")) for i in range(5)])
+    assert gc.isenabled() and gc.get_freeze_count() == 0

@@ -11,8 +11,10 @@ because the natural key makes repeated lines "unchanged".
 
 from __future__ import annotations
 
+import gc
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,6 +84,47 @@ def import_lines(
     PPNs are stored with their quality findings under ``quality``, by default the rules in the
     policy's directory; people are resolved with ``thresholds`` (pass the settings' own).
     """
+    with _collected_per_chunk() as chunk_done:
+        return _import(db, lines, policy, clock, operator, on_line, quality, thresholds, chunk_done)
+
+
+@contextmanager
+def _collected_per_chunk() -> Iterator[Callable[[], None]]:
+    """Garbage collection once per chunk, over that chunk's objects only.
+
+    What an import keeps (``Known``: millions of objects by a few hundred thousand records) made
+    every full collection walk all of it: a fifth of the import's time at 300,000 records. Here
+    automatic collection is off while the import runs; after each chunk, its cycles are collected
+    and what survives is frozen (``gc.freeze``), so later collections do not walk it again. Both
+    are undone at the end.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    gc.freeze()
+
+    def chunk_done() -> None:
+        gc.collect(1)  # since the last freeze, everything new is in the young generations
+        gc.freeze()
+
+    try:
+        yield chunk_done
+    finally:
+        gc.unfreeze()
+        if enabled:
+            gc.enable()
+
+
+def _import(
+    db: Database,
+    lines: Iterable[str],
+    policy: Policy,
+    clock: Clock,
+    operator: str,
+    on_line: Callable[[ImportReport], None] | None,
+    quality: QualityRules | None,
+    thresholds: Thresholds | None,
+    chunk_done: Callable[[], None],
+) -> ImportReport:
     report = ImportReport()
     pending: list[tuple[int, Writer, Any, Any]] = []
     rules = quality or load_rules(policy.source)
@@ -94,6 +137,7 @@ def import_lines(
             _store_chunk(db, pending, report, rules, thresholds, known)
             stored += len(pending)
             pending.clear()
+            chunk_done()
         if stored >= analysed_at:
             # PostgreSQL plans from table statistics; a table an import has doubled since autovacuum
             # last looked (or with autovacuum off) gets scans where an index search was wanted.
