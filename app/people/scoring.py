@@ -24,6 +24,7 @@ import math
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property, lru_cache
+from operator import ne
 from pathlib import Path
 
 from app.people.names import canonical, parts, phonetic, similarity
@@ -106,8 +107,7 @@ def _dob_level(a: date | None, b: date | None) -> str | None:
         return "exact"
     if a.year == b.year and a.month == b.day and a.day == b.month:
         return "transposed"
-    sa, sb = a.isoformat(), b.isoformat()
-    if sum(x != y for x, y in zip(sa, sb, strict=True)) == 1:
+    if sum(map(ne, a.isoformat(), b.isoformat())) == 1:  # both ten characters
         return "one_digit"
     return "differ"
 
@@ -160,6 +160,14 @@ class Weights:
     def total(self, found: dict[str, str | None]) -> float:
         return sum(self.weight[f][lvl] for f, lvl in found.items() if lvl is not None)
 
+    @cached_property
+    def name_bounds(self) -> dict[str, tuple[float, float]]:
+        """Per name field: its best weight short of exact, and its exact weight (``upper_bound``)."""
+        return {
+            field: (max(w for lvl, w in self.weight[field].items() if lvl != "exact"), self.weight[field]["exact"])
+            for field in ("given_name", "family_name")
+        }
+
 
 @dataclass(frozen=True)
 class Match:
@@ -203,14 +211,13 @@ def _name_bound(
     family: tuple[str, ...],
     theirs: tuple[str, ...],
 ) -> float:
+    # Run for every row of every block: the best inexact weights are worked out once (name_bounds).
+    bounds = weights.name_bounds
     bound = 0.0
-    for field, equal, present in (
-        ("given_name", given == their_given, given and their_given),
-        ("family_name", "".join(family) == "".join(theirs), family and theirs),
-    ):
-        if present:
-            levels = weights.weight[field]
-            bound += levels["exact"] if equal else max(w for lvl, w in levels.items() if lvl != "exact")
+    if given and their_given:
+        bound += bounds["given_name"][given == their_given]
+    if family and theirs:
+        bound += bounds["family_name"]["".join(family) == "".join(theirs)]
     return bound
 
 
