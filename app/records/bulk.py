@@ -33,9 +33,12 @@ from app.records.schemas import RecordType
 from app.records.service import Writer, ingest, ingest_many, parse
 from app.security.caller import Caller
 
-# Lines per transaction: large enough that each table's writes go in a few statements, small
-# enough that the chunk's reads and writes stay a few megabytes.
-CHUNK = 1000
+# Lines per transaction: large enough that each table's writes go in a few statements and that
+# index pages dirtied by one record are shared with others before the commit writes them; small
+# enough that on SQLite, where a chunk holds the write lock from start to commit (about 2 s here),
+# an agency system posting during an import waits no longer than that. Onto 300,000 records:
+# 1,000 lines 787-881/s, 2,000 963/s, 4,000 1,007/s, 10,000 1,068/s.
+CHUNK = 2000
 # Person index rows an import keeps from chunk to chunk (``Known``): about a kilobyte each in memory.
 KNOWN_ROWS = 2_000_000
 ANALYSE_FROM = 4_000  # refresh planner statistics after this many lines, and at each doubling
