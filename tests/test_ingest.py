@@ -173,3 +173,27 @@ def test_children_are_created_once_per_child(client, auth, db):
     client.post("/api/v1/incidents", json=incident(), headers=auth())
     client.post("/api/v1/incidents", json=incident(source_ref="WYP-INC-2", crime_ref="13/999/26"), headers=auth())
     assert count(db, Child) == 2  # the victim and the suspect, each met again in the second incident
+
+
+def test_batch_items_are_stored_where_single_posts_are_one_at_a_time_in_order(client, auth, db, monkeypatch):
+    """Off the event loop; on SQLite on the database's one writer thread, as the single endpoint."""
+    import threading
+
+    from app.records import router
+
+    stored: list[tuple[str, str]] = []
+    real = router.ingest
+
+    def ingest(session, writer, kind, record, **options):  # noqa: ANN001, ANN202
+        stored.append((record.source_ref, threading.current_thread().name))
+        return real(session, writer, kind, record, **options)
+
+    monkeypatch.setattr(router, "ingest", ingest)
+    assert client.post("/api/v1/incidents", json=incident(source_ref="S-0"), headers=auth("police")).status_code == 201
+    records = [{"type": "incident", "record": incident(source_ref=f"S-{n}")} for n in range(1, 4)]
+    r = client.post("/api/v1/batch", json={"records": records}, headers=auth("police"))
+    assert [i["status"] for i in r.json()["items"]] == [201, 201, 201]
+    assert [ref for ref, _ in stored] == ["S-0", "S-1", "S-2", "S-3"]
+    if db.dialect == "sqlite":
+        assert {thread for _, thread in stored} == {stored[0][1]}
+        assert stored[0][1].startswith("shield-sqlite-writer")

@@ -119,7 +119,7 @@ def _item_failure(exc: Exception, index: int) -> ProblemError:
     responses={k: v for k, v in INGEST_RESPONSES.items() if k not in (200, 409)},
     summary="Post up to 1,000 records of mixed types",
 )
-def post_batch(request: Request, caller: CurrentCaller, batch: BatchIn) -> BatchResult:
+async def post_batch(request: Request, caller: CurrentCaller, batch: BatchIn) -> BatchResult:
     """Each item is validated and stored in its own transaction: a bad item loses none of the others.
 
     The response has one result per item, in order, with the status the item would have had on
@@ -139,15 +139,19 @@ def post_batch(request: Request, caller: CurrentCaller, batch: BatchIn) -> Batch
     quality = request.app.state.quality_rules
     limits = Thresholds.from_settings(settings)
     now = clock(request)
+
+    def store(kind: RecordKind, raw: dict[str, Any]) -> IngestResult:
+        writer = authorize_ingest(request, caller, kind)  # a refusal is audited: a write
+        record = parse(kind, raw, now)
+        return in_transaction(db, lambda s: ingest(s, writer, kind, record, quality=quality, thresholds=limits))
+
     items: list[BatchItemResult] = []
     for index, item in enumerate(batch.records):
         kind = KINDS[item.type]
         try:
-            writer = authorize_ingest(request, caller, kind)
-            record = parse(kind, item.record, now)
-            result = in_transaction(
-                db, lambda s, k=kind, r=record, w=writer: ingest(s, w, k, r, quality=quality, thresholds=limits)
-            )
+            # Off the event loop as the single-record endpoint's writes are (on SQLite, the one
+            # writer thread), an item at a time, in order.
+            result = await db.off_loop(lambda k=kind, raw=item.record: store(k, raw))
         except Exception as exc:  # noqa: BLE001 - one item's fault must not lose the others
             problem = exc if isinstance(exc, ProblemError) else _item_failure(exc, index)
             body = problem.body()
