@@ -536,14 +536,19 @@ def _on_cursor(conn: Connection, sql: str, parameters: Any, many: bool = False) 
     so callers catch ``IntegrityError`` as they would."""
     dbapi = conn.dialect.loaded_dbapi
     cursor = conn.connection.cursor()
-    if conn.dispatch.before_cursor_execute:
-        conn.dispatch.before_cursor_execute(conn, cursor, sql, parameters, None, many)
+    dispatch = conn.dispatch
+    if dispatch.before_cursor_execute:
+        dispatch.before_cursor_execute(conn, cursor, sql, parameters, None, many)
     try:
         if many:
             cursor.executemany(sql, parameters)
-            return cursor.rowcount, []
-        cursor.execute(sql, parameters)
-        return cursor.rowcount, cursor.fetchall() if cursor.description else []
+            rows = []
+        else:
+            cursor.execute(sql, parameters)
+            rows = cursor.fetchall() if cursor.description else []
+        if dispatch.after_cursor_execute:
+            dispatch.after_cursor_execute(conn, cursor, sql, parameters, None, many)
+        return cursor.rowcount, rows
     except dbapi.Error as exc:
         raise DBAPIError.instance(sql, None, exc, dbapi.Error, dialect=conn.dialect) from exc
     finally:

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import bindparam, insert, literal, select
+from sqlalchemy import bindparam, event, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 
 from app.audit.chain import Actor, Entry, append, take_turn, verify
@@ -211,3 +211,28 @@ def test_run_compiled_refuses_a_list_expanded_as_it_runs_and_raises_sqlalchemys_
             run_compiled(session.connection(), add, {"id": child, "at": NOW})
     with db.read_session() as session:
         assert session.scalar(select(Child.id)) is None
+
+
+def test_statement_listeners_see_the_statements_run_on_the_cursor_before_and_after(db):
+    """Statement counters and timers (bench_record's count, a tracer) see run_compiled's and
+    insert_rows' statements as they see SQLAlchemy's own: both events, in order, once each."""
+    seen: list[tuple[str, str]] = []
+
+    def before(conn, cursor, statement, *_):  # noqa: ANN001, ANN202
+        seen.append(("before", statement.split()[0]))
+
+    def after(conn, cursor, statement, *_):  # noqa: ANN001, ANN202
+        seen.append(("after", statement.split()[0]))
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    event.listen(db.engine, "after_cursor_execute", after)
+    try:
+        with db.writing() as session:
+            conn = session.connection()
+            insert_rows(conn, Child.__table__, {"id": uuid.uuid4(), "created_at": NOW, "merged_into": None})
+            assert run_compiled(conn, select(literal(1))) == [(1,)]
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+        event.remove(db.engine, "after_cursor_execute", after)
+    ours = [entry for entry in seen if entry[1] in ("INSERT", "SELECT")]
+    assert ours == [("before", "INSERT"), ("after", "INSERT"), ("before", "SELECT"), ("after", "SELECT")]
