@@ -86,8 +86,11 @@ def incident_body(child: dict[str, Any], other: dict[str, Any], ref: str = "INC-
         "version": 1,
         "occurred_at": ago(days=2),
         "reported_at": ago(days=2, hours=-1),
-        "location": {"description": "Harehills Lane near the shops", "postcode_district": "LS9",
-                     "ward": "Gipton and Harehills"},
+        "location": {
+            "description": "Harehills Lane near the shops",
+            "postcode_district": "LS9",
+            "ward": "Gipton and Harehills",
+        },
         "category": "wounding",
         "weapon": "knife",
         "injury_severity": "serious",
@@ -194,11 +197,24 @@ def seed_child_in_every_scope(client, auth, tag: str = "A", school: str = SCHOOL
     """One child with one record of each type that puts them in every role's scope: an open YJS
     case, an A&E attendance three days ago, an education report from ``school``, an incident
     (with a second child as the suspect) and a PPN."""
-    child = full_person(identifiers={"nhs_number": nhs_number(), "upn": UPN_A, "police_person_id": f"WYP-{tag}",
-                                     "yjs_id": f"YJ-{tag}", "social_care_id": f"SC-{tag}"}, school_urn=school)
-    other = full_person(given_name="Kyle", family_name="Walker", sex="male", address="3 Other Road, Leeds",
-                        identifiers={"nhs_number": nhs_number(), "police_person_id": f"WYP-{tag}-2"},
-                        culture_notes="Other child's notes")
+    child = full_person(
+        identifiers={
+            "nhs_number": nhs_number(),
+            "upn": UPN_A,
+            "police_person_id": f"WYP-{tag}",
+            "yjs_id": f"YJ-{tag}",
+            "social_care_id": f"SC-{tag}",
+        },
+        school_urn=school,
+    )
+    other = full_person(
+        given_name="Kyle",
+        family_name="Walker",
+        sex="male",
+        address="3 Other Road, Leeds",
+        identifiers={"nhs_number": nhs_number(), "police_person_id": f"WYP-{tag}-2"},
+        culture_notes="Other child's notes",
+    )
     bodies = {
         "incident": incident_body(child, other, ref=f"INC-{tag}"),
         "ppn": ppn_body(child, ref=f"PPN-{tag}"),
@@ -223,9 +239,13 @@ def seed_child_in_every_scope(client, auth, tag: str = "A", school: str = SCHOOL
 
 def seed_outsider(client, auth, tag: str = "OUT") -> Seeded:
     """A child in no narrow scope: no YJS case, an A&E attendance 200 days ago, another school."""
-    child = full_person(given_name="Olu", family_name="Adeyemi", sex="male",
-                        identifiers={"nhs_number": nhs_number(), "police_person_id": f"WYP-{tag}"},
-                        school_urn=SCHOOL_B)
+    child = full_person(
+        given_name="Olu",
+        family_name="Adeyemi",
+        sex="male",
+        identifiers={"nhs_number": nhs_number(), "police_person_id": f"WYP-{tag}"},
+        school_urn=SCHOOL_B,
+    )
     seeded = Seeded(child_id="", person=child)
     for record_type, body in {
         "ppn": ppn_body(child, ref=f"PPN-{tag}"),
@@ -239,8 +259,15 @@ def seed_outsider(client, auth, tag: str = "OUT") -> Seeded:
     return seeded
 
 
-def reader(auth, policy: Policy, role: str, purpose: str | None = None, org: str | None = None,
-           sub: str | None = None, **extra: str) -> dict[str, str]:
+def reader(
+    auth,
+    policy: Policy,
+    role: str,
+    purpose: str | None = None,
+    org: str | None = None,
+    sub: str | None = None,
+    **extra: str,
+) -> dict[str, str]:
     """Headers for a person in ``role``: a token, and the role's first purpose unless told otherwise."""
     if org is None and role == "education_dsl":
         org = SCHOOL_A

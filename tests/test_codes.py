@@ -12,8 +12,27 @@ from app.records.codes import (
     normalise_self_defined,
 )
 
-SDE_18_1 = ["W1", "W2", "W3", "W9", "M1", "M2", "M3", "M9", "A1", "A2", "A3", "A4", "A9", "B1", "B2", "B9", "O2", "O9",
-            "NS"]
+SDE_18_1 = [
+    "W1",
+    "W2",
+    "W3",
+    "W9",
+    "M1",
+    "M2",
+    "M3",
+    "M9",
+    "A1",
+    "A2",
+    "A3",
+    "A4",
+    "A9",
+    "B1",
+    "B2",
+    "B9",
+    "O2",
+    "O9",
+    "NS",
+]
 
 
 def test_the_sde_list_is_the_18_plus_1_list():
@@ -33,8 +52,24 @@ def test_legacy_16_plus_1_chinese_is_a4():
 
 # domain.md §3.3 and §3.6: NHS ETHNIC CATEGORY -> SDE 18+1.
 NHS = {
-    "A": "W1", "B": "W2", "C": "W9", "D": "M1", "E": "M2", "F": "M3", "G": "M9", "H": "A1", "J": "A2", "K": "A3",
-    "L": "A9", "M": "B1", "N": "B2", "P": "B9", "R": "A4", "S": "O9", "Z": "NS", "99": "NS",
+    "A": "W1",
+    "B": "W2",
+    "C": "W9",
+    "D": "M1",
+    "E": "M2",
+    "F": "M3",
+    "G": "M9",
+    "H": "A1",
+    "J": "A2",
+    "K": "A3",
+    "L": "A9",
+    "M": "B1",
+    "N": "B2",
+    "P": "B9",
+    "R": "A4",
+    "S": "O9",
+    "Z": "NS",
+    "99": "NS",
 }
 
 
@@ -52,18 +87,34 @@ def test_codes_that_are_not_nhs_ethnic_categories_are_refused(code):
 
 # domain.md §3.5 and §3.6: DfE main codes -> SDE 18+1.
 DFE_MAIN = {
-    "WBRI": "W1", "WIRI": "W2", "WIRT": "W3", "WROM": "W3", "WOTH": "W9",
-    "MWBC": "M1", "MWBA": "M2", "MWAS": "M3", "MOTH": "M9",
-    "AIND": "A1", "APKN": "A2", "ABAN": "A3", "AOTH": "A9",
-    "BCRB": "B1", "BAFR": "B2", "BOTH": "B9", "CHNE": "A4", "OOTH": "O9",
-    "REFU": "NS", "NOBT": "NS",
+    "WBRI": "W1",
+    "WIRI": "W2",
+    "WIRT": "W3",
+    "WROM": "W3",
+    "WOTH": "W9",
+    "MWBC": "M1",
+    "MWBA": "M2",
+    "MWAS": "M3",
+    "MOTH": "M9",
+    "AIND": "A1",
+    "APKN": "A2",
+    "ABAN": "A3",
+    "AOTH": "A9",
+    "BCRB": "B1",
+    "BAFR": "B2",
+    "BOTH": "B9",
+    "CHNE": "A4",
+    "OOTH": "O9",
+    "REFU": "NS",
+    "NOBT": "NS",
 }
 
 
 def test_every_dfe_main_code_is_covered():
     # The complete list of valid main codes (CIN census rule 4220, domain.md §3.5).
     assert sorted(DFE_MAIN) == sorted(
-        "ABAN AIND AOTH APKN BAFR BCRB BOTH CHNE MOTH MWAS MWBA MWBC NOBT OOTH REFU WBRI WIRI WIRT WOTH WROM".split())
+        "ABAN AIND AOTH APKN BAFR BCRB BOTH CHNE MOTH MWAS MWBA MWBC NOBT OOTH REFU WBRI WIRI WIRT WOTH WROM".split()
+    )
 
 
 @pytest.mark.parametrize(("dfe", "sde"), list(DFE_MAIN.items()))
@@ -72,14 +123,37 @@ def test_each_dfe_main_code_maps_as_in_the_crosswalk(dfe, sde):
     assert normalise_self_defined(dfe.lower()) == (sde, "dfe")
 
 
-@pytest.mark.parametrize(("extended", "sde"), [
-    *[(c, "W1") for c in ["WCOR", "WENG", "WNIR", "WSCO", "WWEL", "WOWB"]],
-    *[(c, "W9") for c in ["WALB", "WBOS", "WCRO", "WGRE", "WGRK", "WGRC", "WITA", "WKOS", "WPOR", "WSER", "WTUR",
-                          "WTUK", "WTUC", "WEUR", "WEEU", "WWEU", "WOTW"]],
-    *[(c, "W3") for c in ["WROG", "WROR", "WROO"]],
-    *[(c, "M3") for c in ["MWAP", "MWAI", "MWAO"]],
-    *[(c, "M9") for c in ["MAOE", "MABL"]],
-])
+@pytest.mark.parametrize(
+    ("extended", "sde"),
+    [
+        *[(c, "W1") for c in ["WCOR", "WENG", "WNIR", "WSCO", "WWEL", "WOWB"]],
+        *[
+            (c, "W9")
+            for c in [
+                "WALB",
+                "WBOS",
+                "WCRO",
+                "WGRE",
+                "WGRK",
+                "WGRC",
+                "WITA",
+                "WKOS",
+                "WPOR",
+                "WSER",
+                "WTUR",
+                "WTUK",
+                "WTUC",
+                "WEUR",
+                "WEEU",
+                "WWEU",
+                "WOTW",
+            ]
+        ],
+        *[(c, "W3") for c in ["WROG", "WROR", "WROO"]],
+        *[(c, "M3") for c in ["MWAP", "MWAI", "MWAO"]],
+        *[(c, "M9") for c in ["MAOE", "MABL"]],
+    ],
+)
 def test_dfe_extended_codes_roll_up_to_their_main_code(extended, sde):
     assert normalise_self_defined(extended) == (sde, "dfe")
 
@@ -130,11 +204,14 @@ def test_unknown_self_defined_ethnicity_is_refused(raw):
         normalise_self_defined(raw)
 
 
-@pytest.mark.parametrize("raw", [
-    "Asian, Asian British or Asian Welsh: Roma",
-    "White: Pakistani",
-    "Black, Black British, Black Welsh, Caribbean or African: Irish",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Asian, Asian British or Asian Welsh: Roma",
+        "White: Pakistani",
+        "Black, Black British, Black Welsh, Caribbean or African: Irish",
+    ],
+)
 def test_a_label_under_the_wrong_ons_group_is_refused(raw):
     # Not an ONS 2021 category: the group and the category contradict each other, and neither
     # should silently win.

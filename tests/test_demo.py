@@ -21,8 +21,13 @@ from app.records.kinds import KINDS, Clock
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TZ = ZoneInfo("Europe/London")
-OWNER = {"incident": "police", "ppn": "police", "ae_attendance": "health", "yjs_case": "yjs",
-         "education_report": "education"}
+OWNER = {
+    "incident": "police",
+    "ppn": "police",
+    "ae_attendance": "health",
+    "yjs_case": "yjs",
+    "education_report": "education",
+}
 
 Line = dict[str, Any]
 

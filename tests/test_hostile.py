@@ -49,11 +49,14 @@ def test_malformed_json_is_400(client, auth, db):
     assert count(db, Record) == 0
 
 
-@pytest.mark.parametrize("content", [
-    pytest.param(b"[" * 100_000, id="unclosed-arrays"),
-    pytest.param(b'{"a":' * 100_000, id="unclosed-objects"),
-    pytest.param(b"[" * 100_000 + b"]" * 100_000, id="closed-arrays"),
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param(b"[" * 100_000, id="unclosed-arrays"),
+        pytest.param(b'{"a":' * 100_000, id="unclosed-objects"),
+        pytest.param(b"[" * 100_000 + b"]" * 100_000, id="closed-arrays"),
+    ],
+)
 def test_deeply_nested_json_is_400_not_500(client, auth, db, content):
     assert_problem(post_raw(client, auth, content), 400)
     assert count(db, Record) == 0
@@ -74,11 +77,14 @@ def test_an_integer_of_thousands_of_digits_is_a_4xx_not_500(client, auth, db):
     assert count(db, Record) == 0
 
 
-@pytest.mark.parametrize(("escape", "field"), [
-    pytest.param('"\\ud800"', "summary", id="lone-high-surrogate"),
-    pytest.param('"before \\udfff after"', "summary", id="lone-low-surrogate-inside-text"),
-    pytest.param('"\\udc00\\ud800"', "summary", id="surrogates-in-the-wrong-order"),
-])
+@pytest.mark.parametrize(
+    ("escape", "field"),
+    [
+        pytest.param('"\\ud800"', "summary", id="lone-high-surrogate"),
+        pytest.param('"before \\udfff after"', "summary", id="lone-low-surrogate-inside-text"),
+        pytest.param('"\\udc00\\ud800"', "summary", id="surrogates-in-the-wrong-order"),
+    ],
+)
 def test_a_lone_surrogate_in_text_is_422_naming_the_field(client, auth, db, escape, field):
     r = post_raw(client, auth, raw_incident(escape))
     problem = assert_problem(r, 422)
@@ -133,13 +139,16 @@ def test_a_content_length_that_is_not_a_number_is_400(client, auth, db):
     assert_problem(r, 400)
 
 
-@pytest.mark.parametrize("content_type", [
-    pytest.param("text/plain", id="text-plain"),
-    pytest.param("application/x-www-form-urlencoded", id="form"),
-    pytest.param("multipart/form-data; boundary=xyz", id="multipart"),
-    pytest.param("application/xml", id="xml"),
-    pytest.param(None, id="missing"),
-])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        pytest.param("text/plain", id="text-plain"),
+        pytest.param("application/x-www-form-urlencoded", id="form"),
+        pytest.param("multipart/form-data; boundary=xyz", id="multipart"),
+        pytest.param("application/xml", id="xml"),
+        pytest.param(None, id="missing"),
+    ],
+)
 def test_a_body_that_is_not_json_is_415(client, auth, db, content_type):
     headers = auth()
     if content_type:
@@ -152,8 +161,11 @@ def test_a_body_that_is_not_json_is_415(client, auth, db, content_type):
 
 
 def test_json_with_a_charset_parameter_is_accepted(client, auth, db):
-    r = client.post(URL, content=json.dumps(incident()).encode(),
-                    headers={**auth(), "Content-Type": "application/json; charset=utf-8"})
+    r = client.post(
+        URL,
+        content=json.dumps(incident()).encode(),
+        headers={**auth(), "Content-Type": "application/json; charset=utf-8"},
+    )
     assert r.status_code == 201, r.text
 
 
@@ -196,9 +208,21 @@ def _requests(auth):
     }
 
 
-@pytest.mark.parametrize("name", ["201-created", "200-health", "400-malformed", "401-no-token", "403-wrong-agency",
-                                  "404-no-route", "405-wrong-method", "413-too-large", "415-not-json",
-                                  "422-invalid"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "201-created",
+        "200-health",
+        "400-malformed",
+        "401-no-token",
+        "403-wrong-agency",
+        "404-no-route",
+        "405-wrong-method",
+        "413-too-large",
+        "415-not-json",
+        "422-invalid",
+    ],
+)
 def test_every_response_is_no_store_with_a_request_id(client, auth, db, name):
     method, url, content, headers = _requests(auth)[name]
     r = client.request(method, url, content=content, headers=headers)
@@ -222,18 +246,25 @@ def test_a_client_cannot_override_cache_control(client, auth, db):
 # ---- The batch endpoint ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("batch", "fields"), [
-    pytest.param({"records": [1, "incident"]}, ["records.0", "records.1"], id="items-not-objects"),
-    pytest.param({"records": [{"type": "burglary", "record": incident()}]}, ["records.0.type"], id="unknown-type"),
-    pytest.param({"records": [{"type": "incident", "record": [incident()]}]}, ["records.0.record"],
-                 id="record-not-an-object"),
-    pytest.param({"records": [{"type": "incident"}]}, ["records.0.record"], id="record-missing"),
-    pytest.param({"records": [{"type": "incident", "record": incident(), "agency": "health"}]},
-                 ["records.0.agency"], id="unknown-item-field"),
-    pytest.param({"records": []}, ["records"], id="empty-batch"),
-    pytest.param({"records": {"type": "incident", "record": incident()}}, ["records"], id="records-not-a-list"),
-    pytest.param([{"type": "incident", "record": incident()}], [""], id="body-a-bare-list"),
-])
+@pytest.mark.parametrize(
+    ("batch", "fields"),
+    [
+        pytest.param({"records": [1, "incident"]}, ["records.0", "records.1"], id="items-not-objects"),
+        pytest.param({"records": [{"type": "burglary", "record": incident()}]}, ["records.0.type"], id="unknown-type"),
+        pytest.param(
+            {"records": [{"type": "incident", "record": [incident()]}]}, ["records.0.record"], id="record-not-an-object"
+        ),
+        pytest.param({"records": [{"type": "incident"}]}, ["records.0.record"], id="record-missing"),
+        pytest.param(
+            {"records": [{"type": "incident", "record": incident(), "agency": "health"}]},
+            ["records.0.agency"],
+            id="unknown-item-field",
+        ),
+        pytest.param({"records": []}, ["records"], id="empty-batch"),
+        pytest.param({"records": {"type": "incident", "record": incident()}}, ["records"], id="records-not-a-list"),
+        pytest.param([{"type": "incident", "record": incident()}], [""], id="body-a-bare-list"),
+    ],
+)
 def test_a_malformed_batch_is_422_naming_the_field(client, auth, db, batch, fields):
     r = client.post("/api/v1/batch", json=batch, headers=auth())
     problem = assert_problem(r, 422)

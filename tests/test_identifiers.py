@@ -21,12 +21,15 @@ def test_valid_nhs_numbers_are_accepted(number):
     assert normalise_nhs_number(number) == number
 
 
-@pytest.mark.parametrize(("raw", "normal"), [
-    ("943 476 5919", "9434765919"),
-    ("943-476-5919", "9434765919"),
-    (" 9434765919 ", "9434765919"),
-    ("943\t476\u00a05919", "9434765919"),
-])
+@pytest.mark.parametrize(
+    ("raw", "normal"),
+    [
+        ("943 476 5919", "9434765919"),
+        ("943-476-5919", "9434765919"),
+        (" 9434765919 ", "9434765919"),
+        ("943\t476\u00a05919", "9434765919"),
+    ],
+)
 def test_nhs_numbers_are_normalised_to_ten_digits(raw, normal):
     assert normalise_nhs_number(raw) == normal
 
@@ -51,8 +54,9 @@ def test_a_check_of_11_means_a_check_digit_of_0():
             normalise_nhs_number("943476587" + last)
 
 
-@pytest.mark.parametrize("raw", ["943476591", "94347659190", "943476591X", "", "ABCDEFGHIJ", "9434765919.0",
-                                 "+9434765919"])
+@pytest.mark.parametrize(
+    "raw", ["943476591", "94347659190", "943476591X", "", "ABCDEFGHIJ", "9434765919.0", "+9434765919"]
+)
 def test_anything_but_ten_digits_is_refused(raw):
     with pytest.raises(ValueError):
         normalise_nhs_number(raw)
@@ -72,8 +76,7 @@ def test_an_nhs_number_in_non_ascii_digits_is_refused_or_made_ascii():
 # ---- UPN --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("upn", ["B801200005001", "H801200001001", "G80120000101A", "A950000178301",
-                                 "H243278544154"])
+@pytest.mark.parametrize("upn", ["B801200005001", "H801200001001", "G80120000101A", "A950000178301", "H243278544154"])
 def test_valid_upns_are_accepted(upn):
     assert normalise_upn(upn) == upn
 
@@ -83,17 +86,20 @@ def test_upns_are_normalised_to_upper_case_without_spaces():
     assert normalise_upn("g80120000101a") == "G80120000101A"
 
 
-@pytest.mark.parametrize(("upn", "message"), [
-    ("Z801200001001", "wrong check letter at character 1"),  # should be H
-    ("R247962919251", "wrong check letter at character 1"),  # should be Q
-    ("I801200001001", "wrong check letter at character 1"),  # I is never a check letter
-    ("H80120000100I", "character 13 not a recognised value"),
-    ("H80120000100S", "character 13 not a recognised value"),
-    ("H80120000100-", "character 13 not a recognised value"),
-    ("H8012000X1001", "not all numeric"),
-    ("H80120000100", "13 characters"),
-    ("H8012000010011", "13 characters"),
-])
+@pytest.mark.parametrize(
+    ("upn", "message"),
+    [
+        ("Z801200001001", "wrong check letter at character 1"),  # should be H
+        ("R247962919251", "wrong check letter at character 1"),  # should be Q
+        ("I801200001001", "wrong check letter at character 1"),  # I is never a check letter
+        ("H80120000100I", "character 13 not a recognised value"),
+        ("H80120000100S", "character 13 not a recognised value"),
+        ("H80120000100-", "character 13 not a recognised value"),
+        ("H8012000X1001", "not all numeric"),
+        ("H80120000100", "13 characters"),
+        ("H8012000010011", "13 characters"),
+    ],
+)
 def test_invalid_upns_are_refused_with_the_dfe_message(upn, message):
     with pytest.raises(ValueError, match=message):
         normalise_upn(upn)
@@ -111,31 +117,53 @@ def test_a_upn_in_non_ascii_digits_is_refused_or_made_ascii():
 # ---- Postcodes --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("postcode", ["LS1 4AP", "EC1A 1BB", "W1A 0AX", "M1 1AE", "B33 8TH", "CR2 6XH", "DN55 1PT",
-                                      "GIR 0AA"])
+@pytest.mark.parametrize(
+    "postcode", ["LS1 4AP", "EC1A 1BB", "W1A 0AX", "M1 1AE", "B33 8TH", "CR2 6XH", "DN55 1PT", "GIR 0AA"]
+)
 def test_valid_postcodes_are_accepted(postcode):
     assert normalise_postcode(postcode) == postcode
 
 
-@pytest.mark.parametrize(("raw", "normal"), [
-    ("ls97ab", "LS9 7AB"),
-    ("  ec1a   1bb ", "EC1A 1BB"),
-    ("Dn551pt", "DN55 1PT"),
-    ("gir0aa", "GIR 0AA"),
-])
+@pytest.mark.parametrize(
+    ("raw", "normal"),
+    [
+        ("ls97ab", "LS9 7AB"),
+        ("  ec1a   1bb ", "EC1A 1BB"),
+        ("Dn551pt", "DN55 1PT"),
+        ("gir0aa", "GIR 0AA"),
+    ],
+)
 def test_postcodes_are_normalised(raw, normal):
     assert normalise_postcode(raw) == normal
 
 
-@pytest.mark.parametrize("raw", ["QQ1 1AA", "LS1 4AC", "notapostcode", "", "LS1", "LS1 4A", "1LS 4AP", "LS1 AAP",
-                                 "VS1 1AA", "XS1 1AA", "LI1 1AA", "LS1 4IK", "LS1 4AP X"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "QQ1 1AA",
+        "LS1 4AC",
+        "notapostcode",
+        "",
+        "LS1",
+        "LS1 4A",
+        "1LS 4AP",
+        "LS1 AAP",
+        "VS1 1AA",
+        "XS1 1AA",
+        "LI1 1AA",
+        "LS1 4IK",
+        "LS1 4AP X",
+    ],
+)
 def test_invalid_postcodes_are_refused(raw):
     with pytest.raises(ValueError):
         normalise_postcode(raw)
 
 
-@pytest.mark.parametrize(("raw", "district"), [("LS9", "LS9"), ("ls 9", "LS9"), ("EC1A", "EC1A"), ("W1A", "W1A"),
-                                               ("DN55", "DN55"), ("M1", "M1")])
+@pytest.mark.parametrize(
+    ("raw", "district"),
+    [("LS9", "LS9"), ("ls 9", "LS9"), ("EC1A", "EC1A"), ("W1A", "W1A"), ("DN55", "DN55"), ("M1", "M1")],
+)
 def test_postcode_districts_are_accepted_and_normalised(raw, district):
     assert normalise_postcode_district(raw) == district
 
@@ -154,17 +182,20 @@ def test_the_district_of_a_postcode_is_its_outward_code(postcode, district):
 # ---- Name keys --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("a", "b"), [
-    ("O'Brien-Smith", "obrien smith"),
-    ("BEGUM", "begum"),
-    ("Zoë", "Zoe"),
-    ("José", "Jose"),
-    ("Jose\u0301", "José"),  # decomposed and precomposed accents
-    ("Siân", "SIAN"),
-    ("Begum-Ali", "Begum Ali"),
-    ("D\u2019Souza", "D'Souza"),  # curly and straight apostrophes
-    ("  Mary  Jane ", "Mary-Jane"),
-])
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("O'Brien-Smith", "obrien smith"),
+        ("BEGUM", "begum"),
+        ("Zoë", "Zoe"),
+        ("José", "Jose"),
+        ("Jose\u0301", "José"),  # decomposed and precomposed accents
+        ("Siân", "SIAN"),
+        ("Begum-Ali", "Begum Ali"),
+        ("D\u2019Souza", "D'Souza"),  # curly and straight apostrophes
+        ("  Mary  Jane ", "Mary-Jane"),
+    ],
+)
 def test_spellings_of_one_name_share_a_key(a, b):
     assert name_key(a) == name_key(b)
     assert name_key(a)

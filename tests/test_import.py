@@ -37,18 +37,18 @@ def line(record_type: str, record: dict[str, Any], agency: str | None = None) ->
 
 
 GOOD_AND_BAD = [
-    line("incident", incident(source_ref="IMP-1")),                                   # 1 good
-    "\n",                                                                             # 2 blank
-    '{"type": "incident", "agency": "police", "record": {\n',                         # 3 bad JSON
-    line("burglary", incident(source_ref="IMP-4"), agency="police"),                  # 4 unknown type
-    line("ae_attendance", ae_attendance(source_ref="IMP-5"), agency="police"),        # 5 not police's to post
+    line("incident", incident(source_ref="IMP-1")),  # 1 good
+    "\n",  # 2 blank
+    '{"type": "incident", "agency": "police", "record": {\n',  # 3 bad JSON
+    line("burglary", incident(source_ref="IMP-4"), agency="police"),  # 4 unknown type
+    line("ae_attendance", ae_attendance(source_ref="IMP-5"), agency="police"),  # 5 not police's to post
     line("ppn", ppn(source_ref="IMP-6", person=person(identifiers={"nhs_number": "9434765871"}))),  # 6 bad NHS
-    line("yjs_case", yjs_case(source_ref="IMP-7", shoe_size=9)),                      # 7 unknown field
-    line("ppn", ppn(source_ref="IMP-8")),                                             # 8 good
-    "   \n",                                                                          # 9 blank
-    line("education_report", BUILDERS["education_report"](source_ref="IMP-10")),      # 10 good
-    line("incident", incident(source_ref="IMP-1", weapon="firearm")),                 # 11 same version, new body
-    line("incident", incident(source_ref="IMP-12", persons=[]), agency="police"),     # 12 no persons
+    line("yjs_case", yjs_case(source_ref="IMP-7", shoe_size=9)),  # 7 unknown field
+    line("ppn", ppn(source_ref="IMP-8")),  # 8 good
+    "   \n",  # 9 blank
+    line("education_report", BUILDERS["education_report"](source_ref="IMP-10")),  # 10 good
+    line("incident", incident(source_ref="IMP-1", weapon="firearm")),  # 11 same version, new body
+    line("incident", incident(source_ref="IMP-12", persons=[]), agency="police"),  # 12 no persons
 ]
 GOOD_REFS = ["IMP-1", "IMP-10", "IMP-8"]
 
@@ -98,13 +98,19 @@ def test_an_amendment_later_in_the_file_is_applied(db, settings):
     assert count(db, Record) == 1 and count(db, RecordVersion) == 2
 
 
-@pytest.mark.parametrize(("bad", "field"), [
-    pytest.param('{"type": "incident", "record": {}}', "agency", id="missing-agency"),
-    pytest.param('{"type": "incident", "agency": "police", "record": {}, "owner": "health"}', "owner",
-                 id="unknown-line-field"),
-    pytest.param('{"type": "incident", "agency": "police", "record": []}', "record", id="record-not-an-object"),
-    pytest.param('["incident"]', "", id="line-not-an-object"),
-])
+@pytest.mark.parametrize(
+    ("bad", "field"),
+    [
+        pytest.param('{"type": "incident", "record": {}}', "agency", id="missing-agency"),
+        pytest.param(
+            '{"type": "incident", "agency": "police", "record": {}, "owner": "health"}',
+            "owner",
+            id="unknown-line-field",
+        ),
+        pytest.param('{"type": "incident", "agency": "police", "record": []}', "record", id="record-not-an-object"),
+        pytest.param('["incident"]', "", id="line-not-an-object"),
+    ],
+)
 def test_a_malformed_line_is_reported_by_number(db, settings, bad, field):
     report = run(db, settings, [line("incident", incident()), bad + "\n"])
     assert [n for n, _ in report.errors] == [2]
@@ -135,8 +141,15 @@ def test_a_conflicting_version_is_reported_and_every_other_line_in_its_chunk_loa
 def run_cli(tmp_path: Path, path: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHIELD_")}
     env.update(SHIELD_DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}", SHIELD_POLICY_DIR=str(ROOT / "policies"))
-    return subprocess.run([sys.executable, "-m", "app.cli", "import", str(path)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", "import", str(path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def shield_import(tmp_path: Path, lines: list[str]) -> tuple[subprocess.CompletedProcess[str], str]:
@@ -181,8 +194,13 @@ def test_the_import_command_exits_0_for_a_clean_file_and_is_safe_to_rerun(tmp_pa
     assert summary(first.stdout)["created"] == len(TYPES) and summary(first.stdout)["rejected"] == 0
     again, _ = shield_import(tmp_path, lines)
     assert again.returncode == 0, again.stderr
-    assert summary(again.stdout) == {"created": 0, "amended": 0, "unchanged": len(TYPES), "superseded": 0,
-                                     "rejected": 0}
+    assert summary(again.stdout) == {
+        "created": 0,
+        "amended": 0,
+        "unchanged": len(TYPES),
+        "superseded": 0,
+        "rejected": 0,
+    }
     assert stored_refs(url) == sorted(f"CLEAN-{t}" for t in TYPES)
 
 

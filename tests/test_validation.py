@@ -82,8 +82,12 @@ CASES = [
     # Unknown fields, at every level (mass assignment).
     case("incident", {"shoe_size": 42}, "shoe_size", "unknown-top-level-field"),
     case("incident", {f"{P0}.shoe_size": 42}, f"{P0}.shoe_size", "unknown-person-field"),
-    case("incident", {f"{P0}.identifiers.passport_number": "123"}, f"{P0}.identifiers.passport_number",
-         "unknown-identifier"),
+    case(
+        "incident",
+        {f"{P0}.identifiers.passport_number": "123"},
+        f"{P0}.identifiers.passport_number",
+        "unknown-identifier",
+    ),
     case("incident", {"location.grid_ref": "SE 31 34"}, "location.grid_ref", "unknown-location-field"),
     case("ppn", {"officer.rank": "PC"}, "officer.rank", "unknown-officer-field"),
     case("education_report", {"send.fsm": True}, "send.fsm", "unknown-send-field"),
@@ -93,55 +97,107 @@ CASES = [
     case("ppn", {"submitted_at": "2026-11-21T08:00:00"}, "submitted_at", "naive-ppn-submitted-at"),
     case("ae_attendance", {"arrived_at": "2026-11-20T23:05:00"}, "arrived_at", "naive-ae-arrived-at"),
     # Events in the future, and in the wrong order.
-    case("incident", {"occurred_at": lambda: now_plus(timedelta(hours=1)), "reported_at": DELETE}, "occurred_at",
-         "incident-in-the-future"),
+    case(
+        "incident",
+        {"occurred_at": lambda: now_plus(timedelta(hours=1)), "reported_at": DELETE},
+        "occurred_at",
+        "incident-in-the-future",
+    ),
     case("incident", {"reported_at": "2026-11-20T22:00:00+00:00"}, "reported_at", "reported-before-occurred"),
     case("ppn", {"submitted_at": "2026-11-20T22:00:00+00:00"}, "submitted_at", "ppn-submitted-before-incident"),
     case("ppn", {"submitted_at": lambda: now_plus(timedelta(days=1))}, "submitted_at", "ppn-submitted-in-the-future"),
-    case("ae_attendance", {"first_contact_at": "2026-11-20T23:00:00+00:00"}, "first_contact_at",
-         "ae-first-contact-before-arrival"),
+    case(
+        "ae_attendance",
+        {"first_contact_at": "2026-11-20T23:00:00+00:00"},
+        "first_contact_at",
+        "ae-first-contact-before-arrival",
+    ),
     case("ae_attendance", {"arrived_at": "2026-11-20T22:00:00+00:00"}, "arrived_at", "ae-arrived-before-assault"),
     case("yjs_case", {"ended_on": "2026-05-31"}, "ended_on", "yjs-ended-before-started"),
     case("yjs_case", {"started_on": lambda: london_today_plus(2)}, "started_on", "yjs-started-in-the-future"),
-    case("education_report", {"reported_on": lambda: london_today_plus(2)}, "reported_on",
-         "education-reported-in-the-future"),
+    case(
+        "education_report",
+        {"reported_on": lambda: london_today_plus(2)},
+        "reported_on",
+        "education-reported-in-the-future",
+    ),
     # Dates of birth against the event (incident on 2026-11-20, London date 2026-11-20).
-    case("incident", {"persons.1.person.date_of_birth": "2026-11-21"}, "persons.1.person.date_of_birth",
-         "born-after-the-incident"),
+    case(
+        "incident",
+        {"persons.1.person.date_of_birth": "2026-11-21"},
+        "persons.1.person.date_of_birth",
+        "born-after-the-incident",
+    ),
     case("ppn", {"person.date_of_birth": "2026-11-21"}, "person.date_of_birth", "ppn-born-after-the-incident"),
     case("incident", {f"{P0}.date_of_birth": "2000-11-20"}, f"{P0}.date_of_birth", "aged-26-at-the-incident"),
     # 23:30 UTC on 30 June is 00:30 on 1 July in London: on the London date the person is already 26.
-    case("incident", {"occurred_at": "2026-06-30T23:30:00+00:00", f"{P0}.date_of_birth": "2000-07-01"},
-         f"{P0}.date_of_birth", "aged-26-on-the-london-date"),
+    case(
+        "incident",
+        {"occurred_at": "2026-06-30T23:30:00+00:00", f"{P0}.date_of_birth": "2000-07-01"},
+        f"{P0}.date_of_birth",
+        "aged-26-on-the-london-date",
+    ),
     case("yjs_case", {"person.date_of_birth": "2000-05-31"}, "person.date_of_birth", "aged-26-at-yjs-start"),
     # Identifiers.
-    case("incident", {f"{P0}.identifiers.nhs_number": "9434765871"}, f"{P0}.identifiers.nhs_number",
-         "nhs-number-fails-modulus-11"),
-    case("incident", {f"{P0}.identifiers.nhs_number": "943476591"}, f"{P0}.identifiers.nhs_number",
-         "nhs-number-9-digits"),
-    case("incident", {f"{P0}.identifiers.nhs_number": "94347659190"}, f"{P0}.identifiers.nhs_number",
-         "nhs-number-11-digits"),
-    case("incident", {f"{P0}.identifiers.nhs_number": "943476591X"}, f"{P0}.identifiers.nhs_number",
-         "nhs-number-with-a-letter"),
-    case("education_report", {"person.identifiers.upn": "Z801200001001"}, "person.identifiers.upn",
-         "upn-wrong-check-letter"),
-    case("education_report", {"person.identifiers.upn": "H80120000100I"}, "person.identifiers.upn",
-         "upn-bad-13th-character"),
-    case("education_report", {"person.identifiers.upn": "H80120000100"}, "person.identifiers.upn",
-         "upn-12-characters"),
+    case(
+        "incident",
+        {f"{P0}.identifiers.nhs_number": "9434765871"},
+        f"{P0}.identifiers.nhs_number",
+        "nhs-number-fails-modulus-11",
+    ),
+    case(
+        "incident", {f"{P0}.identifiers.nhs_number": "943476591"}, f"{P0}.identifiers.nhs_number", "nhs-number-9-digits"
+    ),
+    case(
+        "incident",
+        {f"{P0}.identifiers.nhs_number": "94347659190"},
+        f"{P0}.identifiers.nhs_number",
+        "nhs-number-11-digits",
+    ),
+    case(
+        "incident",
+        {f"{P0}.identifiers.nhs_number": "943476591X"},
+        f"{P0}.identifiers.nhs_number",
+        "nhs-number-with-a-letter",
+    ),
+    case(
+        "education_report",
+        {"person.identifiers.upn": "Z801200001001"},
+        "person.identifiers.upn",
+        "upn-wrong-check-letter",
+    ),
+    case(
+        "education_report",
+        {"person.identifiers.upn": "H80120000100I"},
+        "person.identifiers.upn",
+        "upn-bad-13th-character",
+    ),
+    case("education_report", {"person.identifiers.upn": "H80120000100"}, "person.identifiers.upn", "upn-12-characters"),
     # Postcodes.
     case("incident", {f"{P0}.postcode": "LS1 4AC"}, f"{P0}.postcode", "postcode-bad-inward-letter"),
     case("incident", {f"{P0}.postcode": "QQ1 1AA"}, f"{P0}.postcode", "postcode-bad-area"),
     case("incident", {f"{P0}.postcode": "notapostcode"}, f"{P0}.postcode", "postcode-not-a-postcode"),
     case("incident", {"location.postcode_district": "QQ9"}, "location.postcode_district", "district-bad-area"),
     case("incident", {"location.postcode_district": "9LS"}, "location.postcode_district", "district-malformed"),
-    case("incident", {"location.postcode_district": "LS9 7AB"}, "location.postcode_district",
-         "district-given-a-full-postcode"),
+    case(
+        "incident",
+        {"location.postcode_district": "LS9 7AB"},
+        "location.postcode_district",
+        "district-given-a-full-postcode",
+    ),
     # Code lists.
-    case("incident", {f"{P0}.ethnicity": {"self_defined": "XX"}}, f"{P0}.ethnicity.self_defined",
-         "self-defined-ethnicity-unknown"),
-    case("incident", {f"{P0}.ethnicity": {"officer_defined": "IC8"}}, f"{P0}.ethnicity.officer_defined",
-         "officer-defined-ethnicity-ic8"),
+    case(
+        "incident",
+        {f"{P0}.ethnicity": {"self_defined": "XX"}},
+        f"{P0}.ethnicity.self_defined",
+        "self-defined-ethnicity-unknown",
+    ),
+    case(
+        "incident",
+        {f"{P0}.ethnicity": {"officer_defined": "IC8"}},
+        f"{P0}.ethnicity.officer_defined",
+        "officer-defined-ethnicity-ic8",
+    ),
     case("incident", {f"{P0}.sex": "robot"}, f"{P0}.sex", "sex-not-in-list"),
     case("incident", {"persons.0.role": "bystander"}, "persons.0.role", "role-not-in-list"),
     case("incident", {"category": "burglary"}, "category", "category-not-in-list"),
@@ -160,16 +216,28 @@ CASES = [
     case("incident", {"version": True}, "version", "version-as-a-boolean"),
     case("incident", {"persons.0.arrested": "true"}, "persons.0.arrested", "arrested-as-a-string"),
     case("ppn", {"child_present": "true"}, "child_present", "child-present-as-a-string"),
-    case("incident", {f"{P0}.interpreter_required": "false"}, f"{P0}.interpreter_required",
-         "interpreter-required-as-a-string"),
+    case(
+        "incident",
+        {f"{P0}.interpreter_required": "false"},
+        f"{P0}.interpreter_required",
+        "interpreter-required-as-a-string",
+    ),
     case("education_report", {"send.ehcp": 1}, "send.ehcp", "ehcp-as-a-number"),
     # Text that cannot be stored or shown safely.
     case("incident", {"summary": "Stabbed\x00 in the leg"}, "summary", "nul-byte-in-summary"),
     case("incident", {f"{P0}.given_name": "Ai\x00sha"}, f"{P0}.given_name", "nul-byte-in-a-name"),
-    case("incident", {f"{P0}.ethnicity": {"self_defined": "White:\x00Roma"}}, f"{P0}.ethnicity.self_defined",
-         "nul-byte-in-an-ethnicity-label"),
-    case("incident", {f"{P0}.ethnicity": {"self_defined": "White:\x1bRoma"}}, f"{P0}.ethnicity.self_defined",
-         "escape-character-in-an-ethnicity-label"),
+    case(
+        "incident",
+        {f"{P0}.ethnicity": {"self_defined": "White:\x00Roma"}},
+        f"{P0}.ethnicity.self_defined",
+        "nul-byte-in-an-ethnicity-label",
+    ),
+    case(
+        "incident",
+        {f"{P0}.ethnicity": {"self_defined": "White:\x1bRoma"}},
+        f"{P0}.ethnicity.self_defined",
+        "escape-character-in-an-ethnicity-label",
+    ),
     case("incident", {"summary": "Stabbed\x07 in the leg"}, "summary", "control-character-in-summary"),
     case("ppn", {"voice_of_child": "scared\x1b[2J"}, "voice_of_child", "escape-sequence-in-voice-of-child"),
     case("incident", {"summary": "x" * 10_001}, "summary", "summary-10001-characters"),
@@ -187,8 +255,7 @@ def test_a_request_breaking_one_rule_is_422_naming_the_field(client, auth, db, r
 
 
 REQUIRED = {
-    "incident": ["source_ref", "version", "occurred_at", "category", "persons", "persons.0.role",
-                 "persons.0.person"],
+    "incident": ["source_ref", "version", "occurred_at", "category", "persons", "persons.0.role", "persons.0.person"],
     "ppn": ["source_ref", "version", "submitted_at", "risk_grade", "person"],
     "ae_attendance": ["source_ref", "version", "arrived_at", "navigator_status", "person"],
     "yjs_case": ["source_ref", "version", "status", "started_on", "person"],
@@ -196,8 +263,9 @@ REQUIRED = {
 }
 
 
-@pytest.mark.parametrize(("record_type", "field"),
-                         [pytest.param(t, f, id=f"{t}-{f}") for t, fields in REQUIRED.items() for f in fields])
+@pytest.mark.parametrize(
+    ("record_type", "field"), [pytest.param(t, f, id=f"{t}-{f}") for t, fields in REQUIRED.items() for f in fields]
+)
 def test_a_missing_required_field_is_named(client, auth, db, record_type, field):
     r = post(client, auth, record_type, build(record_type, {field: DELETE}))
     error = assert_rejected(r, db, field)
@@ -214,8 +282,7 @@ def test_every_invalid_field_is_reported_not_just_the_first(client, auth, db):
     body = build("incident", {"category": "burglary", f"{P0}.sex": "robot", "persons.1.person.postcode": "QQ1 1AA"})
     r = post(client, auth, "incident", body)
     assert r.status_code == 422
-    assert sorted(e["field"] for e in r.json()["errors"]) == [
-        "category", f"{P0}.sex", "persons.1.person.postcode"]
+    assert sorted(e["field"] for e in r.json()["errors"]) == ["category", f"{P0}.sex", "persons.1.person.postcode"]
     assert count(db, Record) == 0
 
 
@@ -229,19 +296,29 @@ def stored_body(db) -> dict[str, Any]:
     return bodies[0]
 
 
-@pytest.mark.parametrize(("changes", "record_type"), [
-    pytest.param({"occurred_at": lambda: now_plus(timedelta(minutes=1)), "reported_at": DELETE}, "incident",
-                 id="a-minute-ahead-is-within-the-clock-skew"),
-    pytest.param({f"{P0}.date_of_birth": "2000-11-21"}, "incident", id="aged-25-at-the-incident"),
-    pytest.param({"occurred_at": "2026-06-30T23:30:00+00:00", f"{P0}.date_of_birth": "2000-07-02"}, "incident",
-                 id="aged-25-on-the-london-date"),
-    pytest.param({f"{P0}.date_of_birth": "2026-11-20"}, "incident", id="born-on-the-day-of-the-incident"),
-    pytest.param({"summary": "Line one\nLine two\r\n\tindented"}, "incident", id="newlines-and-tabs-in-free-text"),
-    pytest.param({f"{P0}.given_name": "Zoë", f"{P0}.family_name": "Ó Súilleabháin"}, "incident",
-                 id="accented-names"),
-    pytest.param({"ended_on": "2026-06-01", "status": "closed"}, "yjs_case", id="yjs-ends-the-day-it-starts"),
-    pytest.param({"reported_on": lambda: london_today_plus(0)}, "education_report", id="education-reported-today"),
-])
+@pytest.mark.parametrize(
+    ("changes", "record_type"),
+    [
+        pytest.param(
+            {"occurred_at": lambda: now_plus(timedelta(minutes=1)), "reported_at": DELETE},
+            "incident",
+            id="a-minute-ahead-is-within-the-clock-skew",
+        ),
+        pytest.param({f"{P0}.date_of_birth": "2000-11-21"}, "incident", id="aged-25-at-the-incident"),
+        pytest.param(
+            {"occurred_at": "2026-06-30T23:30:00+00:00", f"{P0}.date_of_birth": "2000-07-02"},
+            "incident",
+            id="aged-25-on-the-london-date",
+        ),
+        pytest.param({f"{P0}.date_of_birth": "2026-11-20"}, "incident", id="born-on-the-day-of-the-incident"),
+        pytest.param({"summary": "Line one\nLine two\r\n\tindented"}, "incident", id="newlines-and-tabs-in-free-text"),
+        pytest.param(
+            {f"{P0}.given_name": "Zoë", f"{P0}.family_name": "Ó Súilleabháin"}, "incident", id="accented-names"
+        ),
+        pytest.param({"ended_on": "2026-06-01", "status": "closed"}, "yjs_case", id="yjs-ends-the-day-it-starts"),
+        pytest.param({"reported_on": lambda: london_today_plus(0)}, "education_report", id="education-reported-today"),
+    ],
+)
 def test_valid_edge_cases_are_accepted(client, auth, db, record_type, changes):
     r = post(client, auth, record_type, build(record_type, changes))
     assert r.status_code == 201, r.text
@@ -268,8 +345,9 @@ LONGEST = [
 ]
 
 
-@pytest.mark.parametrize(("record_type", "path", "length"),
-                         [pytest.param(t, p, n, id=f"{t}-{p}-{n}") for t, p, n in LONGEST])
+@pytest.mark.parametrize(
+    ("record_type", "path", "length"), [pytest.param(t, p, n, id=f"{t}-{p}-{n}") for t, p, n in LONGEST]
+)
 def test_the_longest_allowed_text_is_accepted_and_stored_whole(client, auth, db, record_type, path, length):
     value = "A" * length
     r = post(client, auth, record_type, build(record_type, {path: value}))
@@ -280,16 +358,19 @@ def test_the_longest_allowed_text_is_accepted_and_stored_whole(client, auth, db,
     assert stored == value
 
 
-@pytest.mark.parametrize(("given", "code"), [
-    pytest.param("B1", "B1", id="police-18+1"),
-    pytest.param("O1", "A4", id="police-16+1-legacy-chinese"),
-    pytest.param("M", "B1", id="nhs-letter"),
-    pytest.param("99", "NS", id="nhs-not-known"),
-    pytest.param("BCRB", "B1", id="dfe-main"),
-    pytest.param("WENG", "W1", id="dfe-extended"),
-    pytest.param("White: Roma", "W9", id="ons-2021-roma"),
-    pytest.param("Pakistani", "A2", id="ons-2021-without-group"),
-])
+@pytest.mark.parametrize(
+    ("given", "code"),
+    [
+        pytest.param("B1", "B1", id="police-18+1"),
+        pytest.param("O1", "A4", id="police-16+1-legacy-chinese"),
+        pytest.param("M", "B1", id="nhs-letter"),
+        pytest.param("99", "NS", id="nhs-not-known"),
+        pytest.param("BCRB", "B1", id="dfe-main"),
+        pytest.param("WENG", "W1", id="dfe-extended"),
+        pytest.param("White: Roma", "W9", id="ons-2021-roma"),
+        pytest.param("Pakistani", "A2", id="ons-2021-without-group"),
+    ],
+)
 def test_each_ethnicity_scheme_is_stored_with_its_normalised_code(client, auth, db, given, code):
     body = BUILDERS["ppn"]()
     body["person"]["ethnicity"] = {"self_defined": given}

@@ -155,8 +155,15 @@ def _row(conn, seq: int) -> dict[str, Any]:
 
 def _forged(conn, seq: int, rehash: bool) -> dict[str, Any]:
     prev = _row(conn, seq - 1)
-    row = {**prev, "seq": seq, "actor_sub": "mallory", "action": "read_child_record", "outcome": "ALLOW",
-           "purpose": "front_door_decision", "prev_hash": prev["entry_hash"]}
+    row = {
+        **prev,
+        "seq": seq,
+        "actor_sub": "mallory",
+        "action": "read_child_record",
+        "outcome": "ALLOW",
+        "purpose": "front_door_decision",
+        "prev_hash": prev["entry_hash"],
+    }
     row["entry_hash"] = entry_hash(row["prev_hash"], row) if rehash else "f" * 64
     return row
 
@@ -207,13 +214,16 @@ def test_an_untouched_chain_still_verifies_after_a_tamper_free_dba_session(clien
 # ---- Append-only ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("statement", [
-    pytest.param(lambda: update(EVENTS).where(EVENTS.c.seq == 2).values(actor_sub="mallory"), id="update-event"),
-    pytest.param(lambda: delete(EVENTS).where(EVENTS.c.seq == 2), id="delete-event"),
-    pytest.param(lambda: delete(EVENTS), id="delete-all-events"),
-    pytest.param(lambda: update(EVENT_CHILDREN).values(child_id=uuid.UUID(int=1)), id="update-child-index"),
-    pytest.param(lambda: delete(EVENT_CHILDREN), id="delete-child-index"),
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        pytest.param(lambda: update(EVENTS).where(EVENTS.c.seq == 2).values(actor_sub="mallory"), id="update-event"),
+        pytest.param(lambda: delete(EVENTS).where(EVENTS.c.seq == 2), id="delete-event"),
+        pytest.param(lambda: delete(EVENTS), id="delete-all-events"),
+        pytest.param(lambda: update(EVENT_CHILDREN).values(child_id=uuid.UUID(int=1)), id="update-child-index"),
+        pytest.param(lambda: delete(EVENT_CHILDREN), id="delete-child-index"),
+    ],
+)
 def test_the_app_cannot_update_or_delete_audit_rows(client, auth, db, statement):
     some_history(client, auth)
     before = audit_rows(db)
@@ -244,8 +254,13 @@ CANARIES = (CANARY_GIVEN, CANARY_FAMILY, CANARY_NHS, "fd81c2", "Canary Street")
 
 
 def canary_person() -> dict[str, Any]:
-    return full_person(given_name=CANARY_GIVEN, family_name=CANARY_FAMILY, address="1 Canary Street, Leeds",
-                       identifiers={"nhs_number": CANARY_NHS}, culture_notes=CANARY_TEXT)
+    return full_person(
+        given_name=CANARY_GIVEN,
+        family_name=CANARY_FAMILY,
+        address="1 Canary Street, Leeds",
+        identifiers={"nhs_number": CANARY_NHS},
+        culture_notes=CANARY_TEXT,
+    )
 
 
 def canary_bodies() -> dict[str, dict[str, Any]]:
@@ -274,9 +289,16 @@ def test_every_ingest_writes_exactly_one_allow_row_without_personal_data(client,
     assert again["outcome"] == "unchanged"
     rows = audit_rows(db, after=before)
     assert [(r["action"], r["outcome"], r["reason"]) for r in rows] == [
-        ("ingest", "ALLOW", "created"), ("ingest", "ALLOW", "unchanged")]
-    agency = {"incident": "police", "ppn": "police", "ae_attendance": "health", "yjs_case": "yjs",
-              "education_report": "education"}[record_type]
+        ("ingest", "ALLOW", "created"),
+        ("ingest", "ALLOW", "unchanged"),
+    ]
+    agency = {
+        "incident": "police",
+        "ppn": "police",
+        "ae_attendance": "health",
+        "yjs_case": "yjs",
+        "education_report": "education",
+    }[record_type]
     for row in rows:
         assert row["record_ids"] == [out["id"]]
         assert row["child_ids"] == sorted(c["child_id"] for c in out["children"])
@@ -300,15 +322,21 @@ def test_canaries_appear_in_no_audit_row_problem_body_or_log(client, auth, db, c
         r = client.get(record_url(child_id), headers=reader(auth, POLICY, role))
         assert r.status_code == 200 and CANARY_GIVEN in r.text  # the data does reach those allowed to read it
     # 409: the same version with a different body.
-    problems.append(client.post("/api/v1/incidents", json={**bodies["incident"], "weapon": "firearm"},
-                                headers=auth("police")))
+    problems.append(
+        client.post("/api/v1/incidents", json={**bodies["incident"], "weapon": "firearm"}, headers=auth("police"))
+    )
     # 422: a date of birth after the event, an NHS number failing its check digit, an unknown field.
     bad_person = {**canary_person(), "date_of_birth": "2099-01-01"}
     problems.append(client.post("/api/v1/ppns", json=ppn_body(bad_person, ref="PPN-BAD"), headers=auth("police")))
     bad_nhs = {**canary_person(), "identifiers": {"nhs_number": CANARY_NHS[:-1] + str((int(CANARY_NHS[-1]) + 1) % 10)}}
     problems.append(client.post("/api/v1/ppns", json=ppn_body(bad_nhs, ref="PPN-BAD2"), headers=auth("police")))
-    problems.append(client.post("/api/v1/ppns", json={**bodies["ppn"], "source_ref": "PPN-BAD3",
-                                                      "extra_notes": CANARY_TEXT}, headers=auth("police")))
+    problems.append(
+        client.post(
+            "/api/v1/ppns",
+            json={**bodies["ppn"], "source_ref": "PPN-BAD3", "extra_notes": CANARY_TEXT},
+            headers=auth("police"),
+        )
+    )
     # 403: an agency posting a type it does not own; 401: no valid token.
     problems.append(client.post("/api/v1/ae-attendances", json=bodies["ae_attendance"], headers=auth("police")))
     problems.append(client.post("/api/v1/ppns", json=bodies["ppn"], headers={"Authorization": "Bearer x.y.z"}))
@@ -318,8 +346,9 @@ def test_canaries_appear_in_no_audit_row_problem_body_or_log(client, auth, db, c
         raise RuntimeError(f"could not link {CANARY_GIVEN} {CANARY_FAMILY} {CANARY_NHS} {CANARY_TEXT}")
 
     monkeypatch.setattr(service, "_link", explode)
-    problems.append(client.post("/api/v1/ppns", json={**bodies["ppn"], "source_ref": "PPN-500"},
-                                headers=auth("police")))
+    problems.append(
+        client.post("/api/v1/ppns", json={**bodies["ppn"], "source_ref": "PPN-500"}, headers=auth("police"))
+    )
     monkeypatch.undo()
 
     assert [p.status_code for p in problems] == [409, 422, 422, 422, 403, 401, 500]
@@ -339,8 +368,11 @@ def test_a_failed_ingest_leaves_no_allow_row(client, auth, db):
     body = canary_bodies()["incident"]
     post(client, auth, "incident", body)
     conflict = client.post("/api/v1/incidents", json={**body, "weapon": "firearm"}, headers=auth("police"))
-    invalid = client.post("/api/v1/incidents", json={**body, "source_ref": "INC-2", "occurred_at": "2999-01-01T00:00Z"},
-                          headers=auth("police"))
+    invalid = client.post(
+        "/api/v1/incidents",
+        json={**body, "source_ref": "INC-2", "occurred_at": "2999-01-01T00:00Z"},
+        headers=auth("police"),
+    )
     assert (conflict.status_code, invalid.status_code) == (409, 422)
     for r in (conflict, invalid):
         assert [row for row in rows_of_request(db, r) if row["outcome"] == "ALLOW"] == []
@@ -385,7 +417,9 @@ def test_the_disclosure_log_shows_who_read_the_child_and_nothing_about_another(c
     assert child.other_child_id not in r.text
     reads = [e for e in log if e["action"] == "read_child_record"]
     assert [(e["actor"]["roles"], e["purpose"]) for e in reads] == [
-        (["navigator"], "navigator_follow_up"), (["front_door_social_worker"], "front_door_decision")]
+        (["navigator"], "navigator_follow_up"),
+        (["front_door_social_worker"], "front_door_decision"),
+    ]
     fd = next(e for e in reads if e["seq"] == front_door_row["seq"])
     assert fd["actor"]["sub"] == front_door_row["actor_sub"]
     assert fd["field_groups"] == front_door_row["field_groups"] and "yjs_case.yjs_detail" in fd["field_groups"]
@@ -395,7 +429,11 @@ def test_the_disclosure_log_shows_who_read_the_child_and_nothing_about_another(c
     # Reading the log is itself audited, and shows in the child's log.
     [audit_read] = rows_of_request(db, r)
     assert (audit_read["action"], audit_read["outcome"], audit_read["actor_sub"], audit_read["purpose"]) == (
-        "read_audit", "ALLOW", "dpo-1", "audit_review")
+        "read_audit",
+        "ALLOW",
+        "dpo-1",
+        "audit_review",
+    )
     assert audit_read["child_ids"] == [child.child_id]
     again = client.get("/api/v1/audit/events", params={"child_id": child.child_id}, headers=officer).json()
     assert again[0]["seq"] == audit_read["seq"] and again[0]["action"] == "read_audit"
@@ -417,8 +455,11 @@ def test_a_privacy_officer_cannot_read_a_childs_record(client, auth, db):
 def test_a_front_door_social_worker_cannot_read_the_audit(client, auth, db, path):
     child_id = some_history(client, auth)
     for purpose in ("front_door_decision", "audit_review"):
-        r = client.get(path, params={"child_id": child_id},
-                       headers=reader(auth, POLICY, "front_door_social_worker", purpose=purpose))
+        r = client.get(
+            path,
+            params={"child_id": child_id},
+            headers=reader(auth, POLICY, "front_door_social_worker", purpose=purpose),
+        )
         assert r.status_code == 403, r.text
         assert "seq" not in r.text
         [row] = rows_of_request(db, r)
@@ -446,9 +487,14 @@ def test_a_read_by_another_agency_notifies_the_agency_holding_the_open_case(clie
     assert r.status_code == 200, r.text
     [note] = r.json()
     assert (note["child_id"], note["reader_agency"], note["reader_roles"], note["purpose"]) == (
-        child.child_id, "social_care", ["front_door_social_worker"], "front_door_decision")
+        child.child_id,
+        "social_care",
+        ["front_door_social_worker"],
+        "front_door_decision",
+    )
     [row] = rows_of_request(db, r)
     assert (row["action"], row["outcome"], row["child_ids"]) == ("read_notifications", "ALLOW", [child.child_id])
     # Agencies with no open case for the child hear nothing; others may not read notifications at all.
-    assert client.get("/api/v1/notifications", headers=reader(auth, POLICY, "front_door_social_worker")
-                      ).status_code == 403
+    assert (
+        client.get("/api/v1/notifications", headers=reader(auth, POLICY, "front_door_social_worker")).status_code == 403
+    )

@@ -134,8 +134,9 @@ def test_a_yjs_practitioner_loses_sight_of_a_child_when_the_case_closes(client, 
     headers = reader(auth, POLICY, "yjs_practitioner")
     assert client.get(record_url(child_id), headers=headers).status_code == 200
 
-    closed = post(client, auth, "yjs_case", yjs_body(child, ref="YJS-CLOSE", version=2, status="closed",
-                                                       ended_on=day_ago(0)))
+    closed = post(
+        client, auth, "yjs_case", yjs_body(child, ref="YJS-CLOSE", version=2, status="closed", ended_on=day_ago(0))
+    )
     assert closed["outcome"] == "amended" and closed["children"][0]["child_id"] == child_id
     r = client.get(record_url(child_id), headers=headers)
     assert r.status_code == 404, r.text
@@ -146,10 +147,21 @@ def test_an_amendment_listing_an_incidents_persons_in_another_order_keeps_each_c
     client, auth, db
 ):
     # Two children known by name and date of birth only (no identifiers yet, as often on a first report).
-    amy = full_person(given_name="Amy", family_name="Oduya", date_of_birth="2011-04-02", identifiers={},
-                      address="1 First Street, Leeds")
-    ben = full_person(given_name="Ben", family_name="Tranter", date_of_birth="2010-09-30", sex="male",
-                      identifiers={}, address="2 Second Street, Leeds")
+    amy = full_person(
+        given_name="Amy",
+        family_name="Oduya",
+        date_of_birth="2011-04-02",
+        identifiers={},
+        address="1 First Street, Leeds",
+    )
+    ben = full_person(
+        given_name="Ben",
+        family_name="Tranter",
+        date_of_birth="2010-09-30",
+        sex="male",
+        identifiers={},
+        address="2 Second Street, Leeds",
+    )
     first = post(client, auth, "incident", incident_body(amy, ben, ref="INC-ORDER"))
     amy_id = first["children"][0]["child_id"]
     ben_id = first["children"][1]["child_id"]

@@ -137,8 +137,16 @@ def test_a_role_reads_exactly_its_field_groups_of_each_record_type(client, auth,
     # The envelope's event time is a field of the record: only there if the role may read that field.
     assert record["event_at"] is None or KINDS[record_type].event_field in expected
     assert (record["agency"], record["version"], record["amended"]) == (
-        {"incident": "police", "ppn": "police", "ae_attendance": "health", "yjs_case": "yjs",
-         "education_report": "education"}[record_type], 1, False)
+        {
+            "incident": "police",
+            "ppn": "police",
+            "ae_attendance": "health",
+            "yjs_case": "yjs",
+            "education_report": "education",
+        }[record_type],
+        1,
+        False,
+    )
 
 
 @pytest.mark.parametrize("role", READERS)
@@ -162,8 +170,13 @@ def test_the_other_child_in_an_incident_appears_by_role_only(client, auth, db, s
     assert r.status_code == 200, r.text
     other = seeded.other_person
     assert other is not None
-    for value in (other["given_name"], other["address"], other["culture_notes"],
-                  other["identifiers"]["nhs_number"], other["identifiers"]["police_person_id"]):
+    for value in (
+        other["given_name"],
+        other["address"],
+        other["culture_notes"],
+        other["identifiers"]["nhs_number"],
+        other["identifiers"]["police_person_id"],
+    ):
         assert value not in r.text, f"{role} sees the other child's {value!r}"
     assert seeded.other_child_id not in r.text
     incidents = [rec for rec in r.json()["records"] if rec["record_type"] == "incident"]

@@ -72,8 +72,9 @@ def test_a_purpose_the_role_may_not_state_is_403_and_audited(client, auth, db):
 def test_an_undeclared_purpose_is_403_and_audited_without_echoing_it(client, auth, db):
     child = seed_child_in_every_scope(client, auth)
     made_up = "just-curious-about-aisha"
-    r = client.get(record_url(child.child_id), headers=reader(auth, POLICY, "front_door_social_worker",
-                                                              purpose=made_up))
+    r = client.get(
+        record_url(child.child_id), headers=reader(auth, POLICY, "front_door_social_worker", purpose=made_up)
+    )
     assert r.status_code == 403, r.text
     # A free-text purpose is not a declared one: it is not stored in the audit as if it were.
     assert_one_deny(db, r, "purpose_not_allowed", None)
@@ -121,7 +122,10 @@ def test_break_glass_reads_an_out_of_scope_child_flagged_and_reviewed(client, au
     assert expires - granted == timedelta(minutes=POLICY.break_glass_minutes)
     [grant_row] = [row for row in audit_rows(db) if row["seq"] == grant["audit_seq"]]
     assert (grant_row["action"], grant_row["break_glass"], grant_row["child_ids"]) == (
-        "break_glass", True, [outsider.child_id])
+        "break_glass",
+        True,
+        [outsider.child_id],
+    )
     assert grant_row["request_id"] == r.headers["x-request-id"]
 
 

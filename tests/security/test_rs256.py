@@ -45,8 +45,9 @@ def public_jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, str]:
 
 
 def private_pem(key: rsa.RSAPrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -167,19 +168,27 @@ def test_a_token_embedding_an_x5c_certificate_is_401(rs_client, rs_settings, db,
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "shield-idp")])
     now = datetime.now(UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(attacker_key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=1)).sign(attacker_key, hashes.SHA256())
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(attacker_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .sign(attacker_key, hashes.SHA256())
     )
     x5c = [base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()]
     token = rs256(claims(rs_settings), attacker_key, headers={"x5c": x5c})
     refused_and_audited(post(rs_client, token), db, token)
 
 
-@pytest.mark.parametrize("header", [
-    {"jku": "https://evil.example/jwks.json"},
-    {"x5u": "https://evil.example/cert.pem"},
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"jku": "https://evil.example/jwks.json"},
+        {"x5u": "https://evil.example/cert.pem"},
+    ],
+)
 def test_a_token_naming_a_remote_key_source_is_401(rs_client, rs_settings, db, idp_key, header):
     # Even correctly signed: a token never chooses where its key comes from.
     token = rs256(claims(rs_settings), idp_key, headers=header)
