@@ -33,6 +33,7 @@ HERE = Path(__file__).resolve().parent
 # name -> (script, extra arguments). Each script takes --db and --json FILE.
 BENCHES: dict[str, tuple[str, list[str]]] = {
     "ingest": ("bench_ingest.py", []),
+    "import": ("bench_import.py", []),
     "identity": ("bench_identity.py", []),
     "quality": ("bench_quality.py", []),
     "briefing": ("bench_briefing.py", []),
@@ -42,7 +43,7 @@ BENCHES: dict[str, tuple[str, list[str]]] = {
 # Benchmarks that can time a database loaded before (--url) instead of loading their own.
 READS = ("quality", "briefing", "record", "search")
 # Leaves of a benchmark's JSON worth a line in the table.
-HEADLINE = ("ratio", "rps", "p50", "p95", "median", "precision", "recall", "f1", "review", "seconds", "ms")
+HEADLINE = ("ratio", "rps", "per_s", "p50", "p95", "median", "precision", "recall", "f1", "review", "seconds", "ms")
 
 
 def headlines(result: Any, prefix: str = "") -> list[tuple[str, float]]:
