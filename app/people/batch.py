@@ -83,7 +83,7 @@ class ChunkPeople:
     def __init__(self, conn: Connection, known: Known | None = None) -> None:
         self.conn = conn
         self._sql = SqlPeople(conn)
-        self._known = known = known or Known()
+        known = known or Known()
         known.adopt(conn)
         # Read from the database (or known from earlier chunks): rows under each key read, by key
         # and by child; who holds an identifier; a child's identifiers.
