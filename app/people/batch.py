@@ -4,9 +4,10 @@ The linking rules (``app.people.linking``) ask a few indexed questions per perso
 time, the statements cost more than the answers; here the person index rows under every blocking
 key of the chunk and the identifiers the chunk names are read in a few statements, the chunk's
 own writes are kept in memory and seen by the later records of the chunk exactly as the database
-would show them, and ``flush`` writes them all in one go. Questions about something not read up
-front (a merged child, an earlier review, the identifiers of a record's best candidates) still go
-to the database.
+would show them, and ``flush`` writes them all in one go. What was read and written is carried
+to the import's next chunk (``Known``) while no other connection writes, so that a chunk reads
+only the keys no earlier chunk read. Questions about something not read up front (a merged
+child, an earlier review, the identifiers of a record's best candidates) still go to the database.
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 Reads up front what the chunk's records ask about (the records already stored under their
 natural keys, those records' versions and subjects, and through ``ChunkPeople`` the person index
-under every blocking key of the chunk), keeps the chunk's writes in memory where the later records
-of the chunk see them as they would see the database, and writes everything at ``flush``: each
-table in one statement or a few, parents first, the audit rows chained in order.
+under every blocking key of the chunk that the import does not already know), keeps the chunk's
+writes in memory where the later records of the chunk see them as they would see the database,
+and writes everything at ``flush``: each table in one statement or a few, parents first, the audit
+rows chained in order.
 """
 
 from __future__ import annotations

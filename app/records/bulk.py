@@ -40,8 +40,8 @@ from app.security.caller import Caller
 # 1,000 lines 787-881/s, 2,000 963/s, 4,000 1,007/s, 10,000 1,068/s.
 CHUNK = 2000
 # Person index rows an import keeps from chunk to chunk (``Known``): about 2 KB each in memory with
-# their keys and identifiers (1.1 GB for the process at 1,000,000 demo records, 448,051 rows), so
-# about 2 GB at this limit; past it, the next chunk starts over.
+# their keys and identifiers (the process held 1.04 GB at 900,000 of the 1M demo records; the 1M
+# database has 448,051 rows), so about 2 GB at this limit; past it, the next chunk starts over.
 KNOWN_ROWS = 1_000_000
 ANALYSE_FROM = 4_000  # refresh planner statistics after this many lines, and at each doubling
 
@@ -101,7 +101,8 @@ def _collected_per_chunk() -> Iterator[Callable[[], None]]:
     every full collection walk all of it: a fifth of the import's time at 300,000 records. Here
     automatic collection is off while the import runs; after each chunk, its cycles are collected
     and what survives is frozen (``gc.freeze``), so later collections do not walk it again. Both
-    are undone at the end.
+    are undone at the end; ``gc.unfreeze`` thaws everything, so a process that froze objects of its
+    own before an import (a pre-forking server) finds them thawed.
     """
     enabled = gc.isenabled()
     gc.disable()
