@@ -94,6 +94,25 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
+    def bind_processor(self, dialect: Any) -> Any:
+        """On SQLite, ``process_bind_param`` and SQLite's ``DATETIME`` text format in one C call.
+
+        Composed, the two cost a bulk import about 7% of its time (a dict of seven attributes
+        %-formatted for every timestamp of every row). ``isoformat`` gives the same text: the year
+        padded to four digits, always six digits of microseconds; a test compares the two.
+        """
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def process(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            if value.tzinfo is None:
+                raise TypeError("naive datetime refused: a timezone is required")
+            return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
+
+        return process
+
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
@@ -495,16 +514,19 @@ class _Compiled:
             for name, bind in compiled.binds.items()
             if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
         }
+        # Each positional parameter with its processor, looked up once: a bulk import runs this for
+        # every value of every row.
+        self.plan = [(name, self.processors.get(name)) for name in self.order] if self.order is not None else None
         columns = getattr(statement, "selected_columns", None) if not getattr(statement, "is_dml", False) else None
         results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns or ()]
         self.results = results if any(results) else None
 
     def parameters(self, params: dict[str, Any]) -> Any:
         values = {**self.own, **params} if self.own else params
-        processors = self.processors
-        if self.order is None:
+        if self.plan is None:
+            processors = self.processors
             return {k: processors[k](v) if k in processors else v for k, v in values.items()}
-        return [processors[k](values[k]) if k in processors else values[k] for k in self.order]
+        return [values[k] if p is None else p(values[k]) for k, p in self.plan]
 
     def rows(self, rows: list[Any]) -> list[tuple[Any, ...]]:
         if self.results is None:

@@ -236,3 +236,35 @@ def test_statement_listeners_see_the_statements_run_on_the_cursor_before_and_aft
         event.remove(db.engine, "after_cursor_execute", after)
     ours = [entry for entry in seen if entry[1] in ("INSERT", "SELECT")]
     assert ours == [("before", "INSERT"), ("after", "INSERT"), ("before", "SELECT"), ("after", "SELECT")]
+
+
+def test_sqlite_timestamps_are_stored_as_sqlalchemy_would_store_them():
+    """UTCDateTime's one-call SQLite bind processor gives the text SQLAlchemy's own composition
+    (process_bind_param, then SQLite's DATETIME format) gives: stored values must compare and sort
+    the same as every value written before it."""
+    from datetime import timedelta, timezone
+
+    from sqlalchemy.dialects import sqlite
+    from sqlalchemy.types import TypeDecorator
+
+    from app.db import UTCDateTime
+
+    dialect = sqlite.dialect()
+    kind = UTCDateTime().dialect_impl(dialect)  # as statements are compiled for SQLite
+    fast = kind.bind_processor(dialect)
+    composed = TypeDecorator.bind_processor(kind, dialect)
+    london = timezone(timedelta(hours=1))
+    values = [
+        NOW,
+        NOW.replace(microsecond=0),
+        datetime(1, 1, 2, 0, 0, 0, 1, tzinfo=UTC),
+        datetime(999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2026, 3, 29, 1, 30, tzinfo=london),  # the hour the clocks go forward
+        datetime(2026, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=5, minutes=30))),  # the day before in UTC
+        datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC),
+    ]
+    assert [fast(v) for v in values] == [composed(v) for v in values]
+    assert fast(NOW) == "2026-11-30 08:30:15.123456"
+    assert fast(None) is None
+    with pytest.raises(TypeError, match="naive"):
+        fast(datetime(2026, 11, 30, 8, 30))
