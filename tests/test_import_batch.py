@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import gc
 import json
+import sqlite3
+import threading
+import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from app.audit.chain import verify
-from app.db import Database
+from app.db import Database, _Checkpointer, bulk_loading
 from app.models import IdentityReview, PersonIndex, Record, RecordSubject
 from app.people.batch import ChunkPeople, Known
 from app.people.linking import SqlPeople
@@ -273,3 +278,132 @@ def test_an_import_leaves_garbage_collection_as_it_found_it(db, settings, monkey
     with pytest.raises(RuntimeError):
         run(db, settings, [line("ppn", ppn(source_ref=f"T-{i}")) for i in range(5)])
     assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+def test_the_next_chunks_lines_are_read_while_a_chunk_commits(db, settings, monkeypatch):
+    """The chunk's commit (the database's own work) overlaps the parsing of the lines after it."""
+    monkeypatch.setattr(bulk, "CHUNK", 2)
+    read: list[int] = []
+    overlapped = threading.Event()
+
+    def first_commit(_conn: Any) -> None:
+        if not overlapped.is_set() and not read_beyond(2, timeout=10):
+            raise AssertionError("no line of the next chunk was read while the first chunk committed")
+        overlapped.set()
+
+    def read_beyond(lines: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if read and read[-1] > lines:
+                return True
+            time.sleep(0.01)
+        return False
+
+    event.listen(db.engine, "commit", first_commit)
+    try:
+        lines = [line("ppn", ppn(source_ref=f"P-{i}")) for i in range(6)]
+        report = import_lines(
+            db, lines, load_policy(settings.policy_dir), clock(), on_line=lambda r: read.append(r.lines)
+        )
+    finally:
+        event.remove(db.engine, "commit", first_commit)
+    assert overlapped.is_set()
+    assert (report.created, report.failed) == (6, 0)
+
+
+def test_bad_lines_are_reported_in_line_order_whichever_step_refused_them(db, settings, monkeypatch):
+    """A refusal when a chunk is stored (a conflicting version) and a line that does not parse are
+    listed by line number, although the first is found after the second was read."""
+    monkeypatch.setattr(bulk, "CHUNK", 3)
+    lines = [
+        line("ppn", ppn(source_ref="V-1")),
+        line("ppn", ppn(source_ref="V-2")),
+        line("ppn", ppn(source_ref="V-1", risk_grade="medium")),  # 3: refused
+        line("ppn", ppn(source_ref="V-4")),
+        "{not json\n",  # 5
+        line("ppn", ppn(source_ref="V-4", risk_grade="low")),  # 6: refused, in the last chunk
+        "{nor this\n",  # 7
+    ]
+    report = run(db, settings, lines)
+    assert [number for number, _ in report.errors] == [3, 5, 6, 7]
+    assert report.created == 3
+
+
+def test_an_import_that_fails_keeps_the_chunks_committed_before_and_raises(db, settings, monkeypatch):
+    monkeypatch.setattr(bulk, "CHUNK", 2)
+    store = bulk._store_chunk
+    calls: list[int] = []
+
+    def second_fails(*args: Any) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("the disk is full")
+        store(*args)
+
+    monkeypatch.setattr(bulk, "_store_chunk", second_fails)
+    with pytest.raises(RuntimeError, match="disk is full"):
+        run(db, settings, [line("ppn", ppn(source_ref=f"F-{i}")) for i in range(9)])
+    with db.read_session() as s:
+        assert sorted(s.scalars(select(Record.source_ref))) == ["F-0", "F-1"]
+    assert len(calls) == 2  # nothing was handed over after the failure
+
+
+def _in_the_database_file(path: Path, timeout: float) -> list[Any]:
+    """What the database file itself holds, not counting its WAL (``immutable`` reads skip it),
+    once it holds something or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        reader = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+        try:
+            rows = reader.execute("SELECT x FROM t").fetchall()
+        finally:
+            reader.close()
+        if rows or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def wal_db(tmp_path: Path) -> Iterator[tuple[Database, Path]]:
+    path = tmp_path / "wal.db"
+    wal_db = Database(f"sqlite:///{path}")
+    with wal_db.writing() as session:
+        session.connection().exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    with wal_db.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    yield wal_db, path
+    wal_db.dispose()
+
+
+def _autocheckpoint(conn: Any) -> int:
+    return conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one()
+
+
+def test_during_an_import_sqlites_wal_is_checkpointed_by_a_thread_not_by_the_commits(wal_db):
+    db, path = wal_db
+    with bulk_loading(db) as prepare:
+        with db.writing() as session:
+            conn = session.connection()
+            prepare(conn)
+            assert _autocheckpoint(conn) == 0
+            conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+        assert _in_the_database_file(path, timeout=10) == [(1,)]
+    with db.writing() as session:  # the pooled connection checkpoints in its commits again
+        assert _autocheckpoint(session.connection()) == 1000
+
+
+def test_if_the_checkpoint_thread_fails_the_commits_checkpoint_again(wal_db, monkeypatch, caplog):
+    db, _ = wal_db
+
+    def fails(conn: Any) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(_Checkpointer, "_checkpoint", staticmethod(fails))
+    with bulk_loading(db) as prepare:
+        deadline = time.monotonic() + 10
+        while "checkpoint thread stopped" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with db.writing() as session:
+            prepare(session.connection())
+            assert _autocheckpoint(session.connection()) == 1000
+    assert "OperationalError" in caplog.text

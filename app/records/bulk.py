@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import gc
 import json
+import threading
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from app.db import Database, for_bulk_load, refresh_statistics
+from app.db import Database, bulk_loading, refresh_statistics
 from app.errors import ProblemError, pydantic_errors
 from app.people.batch import Known
 from app.people.linking import Thresholds
@@ -89,8 +92,8 @@ def import_lines(
     PPNs are stored with their quality findings under ``quality``, by default the rules in the
     policy's directory; people are resolved with ``thresholds`` (pass the settings' own).
     """
-    with _collected_per_chunk() as chunk_done:
-        return _import(db, lines, policy, clock, operator, on_line, quality, thresholds, chunk_done)
+    with _collected_per_chunk() as chunk_done, bulk_loading(db) as prepare:
+        return _import(db, lines, policy, clock, operator, on_line, quality, thresholds, chunk_done, prepare)
 
 
 @contextmanager
@@ -130,54 +133,117 @@ def _import(
     quality: QualityRules | None,
     thresholds: Thresholds | None,
     chunk_done: Callable[[], None],
+    prepare: Callable[[Connection], None],
 ) -> ImportReport:
     report = ImportReport()
     pending: list[tuple[int, Writer, Any, Any]] = []
     rules = quality or load_rules(policy.source)
-    stored, analysed_at = 0, ANALYSE_FROM
-    known = Known(limit=KNOWN_ROWS)
-
-    def flush() -> None:
-        nonlocal stored, analysed_at
+    with _ChunkWriter(db, report, rules, thresholds, chunk_done, prepare) as writer:
+        for number, raw in enumerate(lines, start=1):
+            report.lines += 1
+            if not raw.strip():
+                report.lines -= 1
+                continue
+            try:
+                line = ImportLine.model_validate(json.loads(raw))
+                kind = KINDS[line.type]
+                caller = Caller(sub=operator, agency=line.agency, roles=("agency_system",))
+                decision = can_ingest(policy, caller, kind.name)
+                if not decision:
+                    raise ProblemError(403, "Forbidden", decision.reason)
+                record = parse(kind, line.record, clock)
+            except json.JSONDecodeError as exc:
+                report.errors.append((number, f"not valid JSON: {exc.msg} at column {exc.colno}"))
+            except ValidationError as exc:
+                problems = pydantic_errors(exc.errors())
+                report.errors.append((number, "; ".join(f"{e.field}: {e.message}" for e in problems)))
+            except ProblemError as problem:
+                report.errors.append((number, _describe(problem)))
+            else:
+                pending.append((number, Writer(sub=operator, agency=line.agency), kind, record))
+                if len(pending) >= CHUNK:
+                    writer.hand_over(pending)
+                    pending = []
+            if on_line:
+                on_line(report)
         if pending:
-            _store_chunk(db, pending, report, rules, thresholds, known)
-            stored += len(pending)
-            pending.clear()
-            chunk_done()
-        if stored >= analysed_at:
-            # PostgreSQL plans from table statistics; a table an import has doubled since autovacuum
-            # last looked (or with autovacuum off) gets scans where an index search was wanted.
-            with db.writing() as session:
-                refresh_statistics(session.connection())
-            analysed_at *= 2
-
-    for number, raw in enumerate(lines, start=1):
-        report.lines += 1
-        if not raw.strip():
-            report.lines -= 1
-            continue
-        try:
-            line = ImportLine.model_validate(json.loads(raw))
-            kind = KINDS[line.type]
-            caller = Caller(sub=operator, agency=line.agency, roles=("agency_system",))
-            decision = can_ingest(policy, caller, kind.name)
-            if not decision:
-                raise ProblemError(403, "Forbidden", decision.reason)
-            record = parse(kind, line.record, clock)
-        except json.JSONDecodeError as exc:
-            report.errors.append((number, f"not valid JSON: {exc.msg} at column {exc.colno}"))
-        except ValidationError as exc:
-            report.errors.append((number, "; ".join(f"{e.field}: {e.message}" for e in pydantic_errors(exc.errors()))))
-        except ProblemError as problem:
-            report.errors.append((number, _describe(problem)))
-        else:
-            pending.append((number, Writer(sub=operator, agency=line.agency), kind, record))
-            if len(pending) >= CHUNK:
-                flush()
-        if on_line:
-            on_line(report)
-    flush()
+            writer.hand_over(pending)
+        writer.finish()
+    report.errors.sort(key=lambda error: error[0])  # a chunk's refusals come after later lines' parse errors
     return report
+
+
+class _ChunkWriter:
+    """Stores an import's chunks in order, one at a time, on a thread of its own.
+
+    ``hand_over`` returns as soon as the chunk's transaction starts its commit, so the next chunk's
+    lines are parsed and validated while the database writes the last one to disk: that commit is
+    SQLite's or PostgreSQL's own work, and runs without the interpreter lock, on the other core. A
+    chunk still starts only when the one before has committed, so every chunk is stored exactly as
+    it was before. The writing thread's error is raised in the importing thread, at the next
+    ``hand_over`` or at ``finish``.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        report: ImportReport,
+        rules: QualityRules,
+        thresholds: Thresholds | None,
+        chunk_done: Callable[[], None],
+        prepare: Callable[[Connection], None],
+    ) -> None:
+        self._db, self._report, self._rules, self._thresholds = db, report, rules, thresholds
+        self._chunk_done, self._prepare = chunk_done, prepare
+        self._known = Known(limit=KNOWN_ROWS)
+        self._stored, self._analysed_at = 0, ANALYSE_FROM
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shield-import")
+        self._storing: Future[None] | None = None
+        self._committing = threading.Event()
+
+    def __enter__(self) -> _ChunkWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._thread.shutdown(wait=True)  # an interrupted import still ends its chunk's transaction
+
+    def hand_over(self, chunk: list[tuple[int, Writer, Any, Any]]) -> None:
+        self.finish()
+        self._committing.clear()
+        self._storing = storing = self._thread.submit(self._store, chunk)
+        self._committing.wait()
+        if storing.done():
+            storing.result()  # it failed before its commit: stop now, not a chunk later
+
+    def finish(self) -> None:
+        """Wait for the chunk handed over last; raise its error."""
+        if self._storing is not None:
+            storing, self._storing = self._storing, None
+            storing.result()
+            self._chunk_done()
+
+    def _store(self, chunk: list[tuple[int, Writer, Any, Any]]) -> None:
+        try:
+            _store_chunk(
+                self._db,
+                chunk,
+                self._report,
+                self._rules,
+                self._thresholds,
+                self._known,
+                self._prepare,
+                self._committing.set,
+            )
+            self._stored += len(chunk)
+            if self._stored >= self._analysed_at:
+                # PostgreSQL plans from table statistics; a table an import has doubled since
+                # autovacuum last looked (or with autovacuum off) gets scans where an index search
+                # was wanted.
+                with self._db.writing() as session:
+                    refresh_statistics(session.connection())
+                self._analysed_at *= 2
+        finally:
+            self._committing.set()
 
 
 def _store_chunk(
@@ -187,8 +253,11 @@ def _store_chunk(
     quality: QualityRules,
     thresholds: Thresholds | None,
     known: Known,
+    prepare: Callable[[Connection], None],
+    committing: Callable[[], None],
 ) -> None:
     """Store a chunk in one transaction; if any line is refused, redo the chunk line by line.
+    ``committing`` is called when the chunk's writes are done and its commit begins.
 
     Lines reaching here have passed validation, so refusals (a conflicting version) are rare:
     the fast path needs no savepoint per line, and the careful path isolates each line.
@@ -196,10 +265,11 @@ def _store_chunk(
     outcomes: list[str] = []
     try:
         with db.writing() as session:
-            for_bulk_load(session.connection())
+            prepare(session.connection())
             items = [(writer, kind, record) for _, writer, kind, record in chunk]
             results = ingest_many(session, items, quality=quality, thresholds=thresholds, known=known)
             outcomes = [r.outcome for r in results]
+            committing()
     except (ProblemError, IntegrityError):
         _store_line_by_line(db, chunk, report, quality, thresholds)
         return
