@@ -893,17 +893,18 @@ class _Checkpointer:
         # A connection outside the pool: a pooled one, even detached, leaves its slot in the pool,
         # and the import's chunks would then take turns on two connections, each time with a cold
         # page cache and a ``write_stamp`` that no longer matches.
-        dialect = self._engine.dialect
-        cargs, cparams = dialect.create_connect_args(self._engine.url)
-        conn = dialect.connect(*cargs, **cparams)
+        dialect, conn = self._engine.dialect, None
         try:
+            cargs, cparams = dialect.create_connect_args(self._engine.url)
+            conn = dialect.connect(*cargs, **cparams)
             while not self._stopping.wait(CHECKPOINT_EVERY_SECONDS):
                 self._checkpoint(conn)
         except Exception as exc:  # noqa: BLE001 - any failure: the commits take checkpointing back
             log.warning("WAL checkpoint thread stopped (%s); commits checkpoint again", type(exc).__name__)
         finally:
             self.running = False
-            conn.close()
+            if conn is not None:
+                conn.close()
 
     @staticmethod
     def _checkpoint(conn: Any) -> None:
