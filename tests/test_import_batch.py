@@ -407,3 +407,28 @@ def test_if_the_checkpoint_thread_fails_the_commits_checkpoint_again(wal_db, mon
             prepare(session.connection())
             assert _autocheckpoint(session.connection()) == 1000
     assert "OperationalError" in caplog.text
+
+
+def test_between_chunks_the_write_lock_is_left_free_for_other_writers(db, settings, monkeypatch):
+    """On SQLite a chunk holds the only write lock; a post from the API waits in SQLite's busy handler,
+    which tries again every 100 ms. Each chunk leaves it free at least that long after the last."""
+    monkeypatch.setattr(bulk, "CHUNK", 2)
+    events: list[tuple[str, float]] = []
+
+    def began(_conn: Any) -> None:
+        events.append(("begin", time.monotonic()))
+
+    def committed(_conn: Any) -> None:
+        events.append(("commit", time.monotonic()))
+
+    event.listen(db.engine, "begin", began)
+    event.listen(db.engine, "commit", committed)
+    try:
+        report = run(db, settings, [line("ppn", ppn(source_ref=f"G-{i}")) for i in range(8)])
+    finally:
+        event.remove(db.engine, "begin", began)
+        event.remove(db.engine, "commit", committed)
+    assert report.created == 8
+    gaps = [b[1] - a[1] for a, b in zip(events, events[1:], strict=False) if (a[0], b[0]) == ("commit", "begin")]
+    assert len(gaps) == 3
+    assert min(gaps) >= bulk.LOCK_FREE_SECONDS

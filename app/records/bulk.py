@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import json
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -47,6 +48,11 @@ CHUNK = 2000
 # database has 448,051 rows), so about 2 GB at this limit; past it, the next chunk starts over.
 KNOWN_ROWS = 1_000_000
 ANALYSE_FROM = 4_000  # refresh planner statistics after this many lines, and at each doubling
+# On SQLite a chunk holds the only write lock from its first read to its commit. A writer in another
+# process (the API, taking posts during an import) waits in SQLite's busy handler, which tries again
+# every 100 ms once it has waited a while; so a chunk starts no sooner than this after the last one
+# ended, and such a post waits about one chunk, not until the import is over.
+LOCK_FREE_SECONDS = 0.1
 
 
 class ImportLine(BaseModel):
@@ -200,6 +206,7 @@ class _ChunkWriter:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shield-import")
         self._storing: Future[None] | None = None
         self._committing = threading.Event()
+        self._ended = float("-inf")
 
     def __enter__(self) -> _ChunkWriter:
         return self
@@ -223,6 +230,7 @@ class _ChunkWriter:
             self._chunk_done()
 
     def _store(self, chunk: list[tuple[int, Writer, Any, Any]]) -> None:
+        time.sleep(max(0.0, self._ended + LOCK_FREE_SECONDS - time.monotonic()))
         try:
             _store_chunk(
                 self._db,
@@ -243,6 +251,7 @@ class _ChunkWriter:
                     refresh_statistics(session.connection())
                 self._analysed_at *= 2
         finally:
+            self._ended = time.monotonic()
             self._committing.set()
 
 
