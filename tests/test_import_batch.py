@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event, func, select
 
+from app import db as app_db
 from app.audit.chain import verify
 from app.db import Database, _Checkpointer, bulk_loading
 from app.models import IdentityReview, PersonIndex, Record, RecordSubject
@@ -379,7 +380,10 @@ def _autocheckpoint(conn: Any) -> int:
     return conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one()
 
 
-def test_during_an_import_sqlites_wal_is_checkpointed_by_a_thread_not_by_the_commits(wal_db):
+def test_during_an_import_sqlites_wal_is_checkpointed_by_a_thread_not_by_the_commits(wal_db, monkeypatch):
+    """As soon as each of the import's transactions ends, not at the thread's next poll: a post from the
+    API committing between two chunks would otherwise run that checkpoint in its own commit."""
+    monkeypatch.setattr(app_db, "CHECKPOINT_EVERY_SECONDS", 60.0)
     db, path = wal_db
     with bulk_loading(db) as prepare:
         with db.writing() as session:
