@@ -4,10 +4,13 @@ names, summaries and references come from agency systems, not from us."""
 
 from __future__ import annotations
 
+from datetime import date, datetime, tzinfo
 from functools import lru_cache
 from html import escape
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from app.records.codes import OFFICER_DEFINED, SDE_CODES
 from app.records.kinds import KINDS
 
 # Served with the page: nothing may load or run, styles are inline.
@@ -38,7 +41,13 @@ def _label(name: str) -> str:
     return _e(name.replace("_", " "))
 
 
+class _Markup(str):
+    """HTML this module built from escaped parts: placed in the page as it is."""
+
+
 def _value(value: Any) -> str:
+    if isinstance(value, _Markup):
+        return value
     if isinstance(value, dict):
         return _dl(value)
     if isinstance(value, list):
@@ -52,9 +61,68 @@ def _value(value: Any) -> str:
     return _e(value)
 
 
+# Codes a reader should not have to look up: shown with what they mean.
+_MEANINGS = {"self_defined_code": SDE_CODES, "officer_defined": OFFICER_DEFINED}
+
+
 def _dl(fields: dict[str, Any]) -> str:
-    rows = "".join(f"<dt>{_label(k)}</dt><dd>{_value(v)}</dd>" for k, v in fields.items())
+    rows = "".join(f"<dt>{_label(k)}</dt><dd>{_value(_meaning(k, v))}</dd>" for k, v in fields.items())
     return f"<dl>{rows}</dl>"
+
+
+def _meaning(key: str, value: Any) -> Any:
+    meaning = _MEANINGS.get(key, {}).get(value) if isinstance(value, str) else None
+    return f"{value}: {meaning}" if meaning else value
+
+
+def _when(value: str | None, tz: tzinfo) -> str:
+    """An instant (ISO 8601, as the JSON carries it) as a person reads it, in local time; a date as a date."""
+    if not value:
+        return ""
+    if "T" in value:
+        return datetime.fromisoformat(value).astimezone(tz).strftime("%a %d %b %Y %H:%M")
+    return date.fromisoformat(value).strftime("%a %d %b %Y")
+
+
+@lru_cache(maxsize=16)
+def _instants(record_type: str) -> frozenset[str]:
+    """The record type's fields that hold an instant (those to show in local time)."""
+    kind = KINDS.get(record_type)
+    if kind is None:
+        return frozenset()
+    properties = kind.schema.model_json_schema()["properties"]
+    return frozenset(
+        name
+        for name, spec in properties.items()
+        if any(s.get("format") == "date-time" for s in (spec, *spec.get("anyOf", ())))
+    )
+
+
+def _as_identity(person: dict[str, Any], identity: dict[str, Any] | None) -> Any:
+    """A record's description of the child, shown by what it says that the Identity section does
+    not: an older address, another spelling, an identifier only this agency holds. Every value it
+    records still shows, once, here or there."""
+    if not identity:
+        return person
+    different = _differences(person, identity)
+    if not different:
+        return _Markup("<span class=muted>as in Identity above</span>")
+    return _Markup(f"<span class=muted>as in Identity above, except:</span>{_dl(different)}")
+
+
+def _differences(person: dict[str, Any], identity: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in person.items():
+        known = identity.get(key)
+        if value in (None, "", []):
+            continue  # not recorded here: the Identity section holds what others recorded
+        if isinstance(value, dict) and isinstance(known, dict):
+            nested = _differences(value, known)
+            if nested:
+                out[key] = nested
+        elif value != known:
+            out[key] = value
+    return out
 
 
 def _title(record: dict[str, Any]) -> str:
@@ -62,13 +130,13 @@ def _title(record: dict[str, Any]) -> str:
     return kind.title if kind else record["record_type"]
 
 
-def _flags(out: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> str:
+def _flags(out: dict[str, Any], by_id: dict[str, dict[str, Any]], tz: tzinfo) -> str:
     if not out["flags"]:
         return "<h2>Flags</h2><p class=muted>No flags raised by the records you may read.</p>"
     items = []
     for flag in out["flags"]:
         links = ", ".join(
-            f'<a href="#r-{_e(rid)}">{_e(_title(by_id[rid]))} {_e(by_id[rid]["event_at"] or "")}</a>'
+            f'<a href="#r-{_e(rid)}">{_e(_title(by_id[rid]))} {_e(_when(by_id[rid]["event_at"], tz))}</a>'
             for rid in flag["record_ids"]
             if rid in by_id
         )
@@ -93,19 +161,31 @@ def _counts(out: dict[str, Any]) -> str:
     return f"<h2>Records over time</h2><table><tr><th>record type</th>{head}</tr>{rows}</table>"
 
 
-def _record(record: dict[str, Any]) -> str:
-    history = ", ".join(f"v{v['version']} received {_e(v['received_at'])}" for v in record["versions"])
+def _record(record: dict[str, Any], identity: dict[str, Any] | None, tz: tzinfo) -> str:
+    history = ", ".join(f"v{v['version']} received {_e(_when(v['received_at'], tz))}" for v in record["versions"])
     amended = f" <span class=amended>amended: version {_e(record['version'])}</span>" if record["amended"] else ""
+    instants = _instants(record["record_type"])
+    fields = {key: _when(value, tz) if key in instants and value else value for key, value in record["fields"].items()}
+    if isinstance(fields.get("person"), dict):
+        fields["person"] = _as_identity(fields["person"], identity)
+    if isinstance(fields.get("persons"), list):  # an incident's people: the child is its subject
+        fields["persons"] = [
+            {**p, "person": _as_identity(p["person"], identity)}
+            if isinstance(p, dict) and p.get("subject") and isinstance(p.get("person"), dict)
+            else p
+            for p in fields["persons"]
+        ]
     return (
-        f'<article id="r-{_e(record["id"])}"><h3>{_e(record["event_at"] or "date not shown")} · '
+        f'<article id="r-{_e(record["id"])}"><h3>{_e(_when(record["event_at"], tz) or "date not shown")} · '
         f"{_e(_title(record))} · {_e(record['agency'])}{amended}</h3>"
         f"<div class=muted>ref {_e(record['source_ref'])}; versions: {history}</div>"
-        f"{_dl(record['fields'])}</article>"
+        f"{_dl(fields)}</article>"
     )
 
 
 def to_html(out: dict[str, Any], timezone: str) -> str:
     """The page for ``out`` (a ``ChildRecordOut`` dumped to JSON types)."""
+    tz = ZoneInfo(timezone)
     by_id = {r["id"]: r for r in out["records"]}
     identity = out["identity"]
     name = " ".join(str(identity.get(k)) for k in ("given_name", "family_name") if identity and identity.get(k))
@@ -120,14 +200,15 @@ def to_html(out: dict[str, Any], timezone: str) -> str:
         f"<title>Child record {_e(out['child_id'])}</title><style>{_CSS}</style></head><body>",
         f"<h1>{_e(name) if name else 'Child record'}</h1>",
         f"<p class=muted>Child {_e(out['child_id'])}. Only what your role may read is shown. "
-        f"Times are UTC; dates are local ({_e(timezone)}).</p>",
+        f"Times are local ({_e(timezone)}). Where a record describes the child as the Identity section "
+        "does, it says so and shows only what differs.</p>",
         glass,
-        _flags(out, by_id),
+        _flags(out, by_id, tz),
         _counts(out),
         "<h2>Identity</h2>",
         _dl(identity) if identity else "<p class=muted>No identity fields you may read.</p>",
         f"<h2>Chronology ({len(out['records'])} records, newest first)</h2>",
-        "".join(_record(r) for r in out["records"]) or "<p class=muted>No records you may read.</p>",
+        "".join(_record(r, identity, tz) for r in out["records"]) or "<p class=muted>No records you may read.</p>",
         "</body></html>",
     ]
     return "".join(parts)

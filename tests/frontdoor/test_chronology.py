@@ -120,6 +120,50 @@ def test_the_html_page_escapes_hostile_text_and_runs_nothing(client, auth, db):
     assert f'href="#r-{out["id"]}"' in page and f'id="r-{out["id"]}"' in page
 
 
+def _article(page: str, record_id: str) -> str:
+    start = page.index(f'<article id="r-{record_id}"')
+    return page[start : page.index("</article>", start)]
+
+
+def test_the_html_page_gives_times_in_local_time_and_codes_with_their_meaning(client, auth, db):
+    # 23:30 UTC on 1 July is half past midnight on 2 July in London (British Summer Time).
+    body = ppn_body(full_person(), incident_occurred_at="2026-07-01T22:00:00Z", submitted_at="2026-07-01T23:30:00Z")
+    out = post(client, auth, "ppn", body)
+    child_id = out["children"][0]["child_id"]
+    page = record_of(client, auth, child_id, format="html").text
+    article = _article(page, out["id"])
+    assert "<h3>Thu 02 Jul 2026 00:30 · Police protection notification" in article
+    assert "<dt>submitted at</dt><dd>Thu 02 Jul 2026 00:30</dd>" in article
+    assert "<dt>incident occurred at</dt><dd>Wed 01 Jul 2026 23:00</dd>" in article
+    assert "Times are local (Europe/London)" in page
+    assert "A3: Asian - Bangladeshi" in page and "IC4: Asian - Indian subcontinent" in page
+    # The JSON is for machines: instants stay UTC, in ISO 8601.
+    [record] = record_of(client, auth, child_id).json()["records"]
+    assert record["fields"]["submitted_at"] == "2026-07-01T23:30:00Z"
+
+
+def test_the_html_page_shows_only_where_a_record_describes_the_child_differently(client, auth, db):
+    child = full_person()
+    moved = {**child, "address": "3 Old Street, Leeds", "postcode": "LS8 1AA", "culture_notes": None}
+    earlier = _base() - timedelta(days=9)
+    times = {"incident_occurred_at": earlier.isoformat(), "submitted_at": (earlier + timedelta(hours=3)).isoformat()}
+    older = post(client, auth, "ppn", ppn_body(moved, ref="PPN-OLD", **times))
+    newer = post(client, auth, "ppn", ppn_body(child, ref="PPN-NEW"))
+    child_id = newer["children"][0]["child_id"]
+    assert older["children"][0]["child_id"] == child_id
+    page = record_of(client, auth, child_id, format="html").text
+    identity = page[page.index("<h2>Identity</h2>") : page.index("<h2>Chronology")]
+    assert "12 Harehills Avenue, Leeds" in identity  # the newest address is the child's
+    old, new = _article(page, older["id"]), _article(page, newer["id"])
+    assert "as in Identity above, except:" in old
+    assert "3 Old Street, Leeds" in old and "LS8 1AA" in old
+    assert "Aisha" not in old and "Harehills" not in old  # what agrees is not repeated
+    assert "culture notes" not in old  # nor what this record left out and another recorded
+    assert "as in Identity above</span>" in new and "except" not in new
+    # Every value of the child still shows once: the culture notes in the Identity section.
+    assert page.count(child["culture_notes"]) == 1
+
+
 def test_the_html_page_shows_only_what_the_role_reads(client, auth, db):
     seeded = seed_child_in_every_scope(client, auth)
     page = record_of(client, auth, seeded.child_id, role="navigator", format="html").text
