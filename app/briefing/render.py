@@ -262,6 +262,26 @@ def _actions_html(actions: list[dict[str, Any]]) -> str:
     return _table(["due", "owner", "action", "status", "outcome", "about"], rows)
 
 
+# The A&E table's columns after the child's: a column the caller's policy withholds (health's
+# clinical detail, for most members) is left out, not shown empty as if nobody had recorded it.
+_AE_COLUMNS = (("navigator", "navigator_status"), ("method", "assault_method"), ("injury", "injury_severity"))
+
+
+def _ae_html(attendances: list[dict[str, Any]], tz: ZoneInfo) -> str:
+    if not attendances:
+        return "<p>None.</p>"
+    shown = [(head, key) for head, key in _AE_COLUMNS if any(key in a for a in attendances)]
+    rows = [
+        (
+            [_e(_local(a.get("arrived_at"), tz)), _e(a["child_id"][:8]), _e(a.get("age", ""))]
+            + [_e(a[key]) if a.get(key) is not None else '<span class="muted">not recorded</span>' for _, key in shown],
+            "",
+        )
+        for a in attendances
+    ]
+    return _table(["arrived", "child", "age", *(head for head, _ in shown)], rows)
+
+
 def to_html(briefing: dict[str, Any], tz: ZoneInfo) -> str:
     window = briefing["window"]
     sections = [
@@ -283,23 +303,7 @@ def to_html(briefing: dict[str, Any], tz: ZoneInfo) -> str:
         sections.append(_table(["child", "age", "incidents in 90 days"], rows) if rows else "<p>None.</p>")
     if "ae_attendances" in briefing:
         sections.append("<h2>A&amp;E attendances after assault</h2>")
-        rows = [
-            (
-                [
-                    _e(_local(a.get("arrived_at"), tz)),
-                    _e(a["child_id"][:8]),
-                    _e(a.get("age", "")),
-                    _e(a.get("navigator_status")),
-                    _e(a.get("assault_method")),
-                    _e(a.get("injury_severity")),
-                ],
-                "",
-            )
-            for a in briefing["ae_attendances"]
-        ]
-        sections.append(
-            _table(["arrived", "child", "age", "navigator", "method", "injury"], rows) if rows else "<p>None.</p>"
-        )
+        sections.append(_ae_html(briefing["ae_attendances"], tz))
     if "missing_ppns" in briefing:
         sections.append(f"<h2>No PPN within {_e(briefing['ppn_window_hours'])} hours</h2>")
         rows = [

@@ -219,6 +219,18 @@ def test_each_pull_is_audited_with_the_children_and_groups_disclosed(client, aut
         assert night.aisha_person["family_name"] not in text and HOSTILE not in text
 
 
+def test_the_html_page_leaves_out_the_ae_columns_the_role_may_not_read(client, auth, night):
+    def ae_section(page: str) -> str:
+        start = page.index("A&amp;E attendances after assault")
+        return page[start : page.index("<h2>", start)]
+
+    chair = ae_section(briefing(client, auth, POLICY, format="html").text)
+    assert "<th>navigator</th>" in chair
+    assert "<th>method</th>" not in chair and "<th>injury</th>" not in chair  # not an empty column
+    health = ae_section(briefing(client, auth, POLICY, role="shield_member", agency="health", format="html").text)
+    assert "<th>method</th>" in health and "<th>injury</th>" in health and "knife" in health
+
+
 def test_the_html_page_is_self_contained_printable_and_escapes_free_text(client, auth, night):
     r = briefing(client, auth, POLICY, format="html")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
