@@ -17,6 +17,7 @@ audit says who read what; it is not minutes of what the meeting discussed).
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -102,6 +103,21 @@ def _window_incidents(conn: Connection, window: Window) -> list[Any]:
     return list(rows.values())
 
 
+_DISTRICT = re.compile(r"([A-Z]+)(\d+)(.*)")
+
+
+def _area_order(district: str | None) -> tuple[int, str, int, str]:
+    """Postcode districts as a reader orders them: LS2 before LS10, as on a map's key, not as
+    text; incidents with no district last."""
+    if not district:
+        return (2, "", 0, "")
+    match = _DISTRICT.fullmatch(district.strip().upper())
+    if not match:
+        return (1, district, 0, "")
+    area, number, rest = match.groups()
+    return (0, area, int(number), rest)
+
+
 def assemble(conn: Connection, access: Access, calendar: MeetingCalendar, window: Window, ppn_hours: float) -> Briefing:
     """The briefing for ``window`` as ``access`` may see it."""
     plan_for_these_values(conn)
@@ -156,7 +172,7 @@ def assemble(conn: Connection, access: Access, calendar: MeetingCalendar, window
     show_school = view.can("person", "school_urn")
     show_actions = view.can("briefing", "open_actions")
     prior_period = timedelta(days=PRIOR_DAYS)
-    for row in sorted(incidents, key=lambda r: (r.postcode_district or "~", r.occurred_at)):
+    for row in sorted(incidents, key=lambda r: (_area_order(r.postcode_district), r.occurred_at)):
         if not show_incidents:
             break
         out: dict[str, Any] = {"incident_id": row.record_id, "reported_late": row.occurred_at < window.start}

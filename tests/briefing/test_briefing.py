@@ -276,6 +276,22 @@ def _incident_with_ward(ward, night):
     )
 
 
+def test_areas_come_in_the_order_of_their_district_numbers_not_as_text(client, auth, night):
+    for n, district in enumerate(("LS10", "LS2", "LS16")):
+        body = _incident_with_ward("Somewhere", night)
+        post(
+            client,
+            auth,
+            "incident",
+            {**body, "source_ref": f"INC-AREA-{n}", "location": {"postcode_district": district}},
+        )
+    body = briefing(client, auth, POLICY).json()
+    districts = list(dict.fromkeys(i["location"]["postcode_district"] for i in body["incidents"]))
+    assert districts == ["LS2", "LS6", "LS9", "LS10", "LS16"]
+    page = briefing(client, auth, POLICY, format="html").text
+    assert page.index(">LS9 <") < page.index(">LS10 <") < page.index(">LS16 <")
+
+
 def test_an_incident_reported_after_its_window_closed_appears_in_the_current_briefing(client, auth, db):
     calendar = MeetingCalendar(ZoneInfo("Europe/London"), time(9), load_holidays(None))
     current = calendar.meeting_of(datetime.now(UTC))
