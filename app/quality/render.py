@@ -115,8 +115,13 @@ def _bar(rate: float | None, width: int = 160) -> str:
     )
 
 
+# Words of a rule id that are acronyms to a reader ("send" is special educational needs and disability).
+_ACRONYMS = {"send": "SEND"}
+
+
 def _title(rule_id: str) -> str:
-    return rule_id.replace("_", " ").capitalize()
+    words = [_ACRONYMS.get(word, word) for word in rule_id.split("_")]
+    return " ".join(words)[:1].upper() + " ".join(words)[1:]
 
 
 def _summary(report: QualityReport) -> str:

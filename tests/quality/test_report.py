@@ -252,6 +252,7 @@ def test_html_is_printable_self_contained_and_escaped(client, auth, lead, known)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<script" not in page and "<b>" not in page
     assert "src=" not in page and "href=" not in page and "url(" not in page  # no external assets
+    assert "<td>SEND not recorded<br>" in page and "<td>Voice of child missing<br>" in page  # rules by name
 
 
 @pytest.mark.parametrize("role", ["agency_system", "shield_member", "front_door_social_worker", "privacy_officer"])
