@@ -54,11 +54,18 @@ def _safe_url(url: str) -> str:
 
 
 def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
+    from app.policy.loader import load_policy
     from app.security.tokens import mint
 
     if not settings.jwt_secret:
         print("SHIELD_JWT_SECRET is not set: tokens are minted with it", file=sys.stderr)
         return 2
+    # A token for a role or agency the policy does not know would be refused on every request.
+    policy = load_policy(settings.policy_dir)
+    for what, value, known in (("agency", args.agency, policy.agencies), ("role", args.role, policy.roles)):
+        if value not in known:
+            print(f"no {what} {value!r} in {settings.policy_dir}; one of: {', '.join(sorted(known))}", file=sys.stderr)
+            return 2
     print(mint(settings, sub=args.sub, agency=args.agency, roles=[args.role], org=args.org, minutes=args.minutes))
     return 0
 
@@ -345,8 +352,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="migrate the database, then serve the API")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default %(default)s)")
     serve.add_argument("--dev", action="store_true", help="generate a JWT secret if none is set; print tokens")
     serve.add_argument("--demo", action="store_true", help="load synthetic demo data first")
     serve.add_argument("--demo-records", type=int, default=3000, help=argparse.SUPPRESS)
@@ -355,23 +362,25 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="upgrade the database to the latest migration").set_defaults(func=cmd_migrate)
 
     token = sub.add_parser("token", help="mint an HS256 token (development and tests)")
-    token.add_argument("--sub", required=True)
-    token.add_argument(
-        "--agency", required=True, choices=["police", "health", "yjs", "education", "social_care", "partnership"]
-    )
-    token.add_argument("--role", required=True)
-    token.add_argument("--org")
-    token.add_argument("--minutes", type=int, default=60)
+    token.add_argument("--sub", required=True, help="who the token is for: the name the audit records")
+    token.add_argument("--agency", required=True, help="an agency in policies/agencies.yaml, such as police")
+    token.add_argument("--role", required=True, help="a role in policies/roles.yaml, such as front_door_social_worker")
+    token.add_argument("--org", help="the organisation within the agency (a school's URN, for education_dsl)")
+    token.add_argument("--minutes", type=int, default=60, help="minutes until it expires (default %(default)s)")
     token.set_defaults(func=cmd_token)
 
     demo = sub.add_parser("demo", help="load realistic synthetic Leeds data")
-    demo.add_argument("--records", type=int, default=3000)
-    demo.add_argument("--seed", type=int, default=20240301)
+    demo.add_argument("--records", type=int, default=3000, help="how many records (default %(default)s)")
+    demo.add_argument(
+        "--seed", type=int, default=20240301, help="the same seed gives the same people and events, dated back from now"
+    )
     demo.add_argument("--jsonl", metavar="FILE", help="write the records to FILE instead of loading them")
     demo.set_defaults(func=cmd_demo)
 
     imp = sub.add_parser("import", help="bulk import a JSON Lines file")
-    imp.add_argument("file")
+    imp.add_argument(
+        "file", help='JSON Lines, one {"type": ..., "agency": ..., "record": {...}} per line; safe to run again'
+    )
     imp.set_defaults(func=cmd_import)
 
     policy = sub.add_parser("policy", help="policy files")

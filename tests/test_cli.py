@@ -70,6 +70,15 @@ def test_token_mints_a_token_the_service_accepts(tmp_path):
     assert (claims.sub, claims.agency, claims.roles) == ("police-rms", "police", ("agency_system",))
 
 
+def test_token_refuses_a_role_or_agency_the_policy_does_not_know():
+    env = {"SHIELD_JWT_SECRET": "s" * 40}
+    typo = shield("token", "--sub", "sw-1", "--agency", "social_care", "--role", "front_door", env=env)
+    assert typo.returncode == 2 and typo.stdout == ""
+    assert "no role 'front_door'" in typo.stderr and "front_door_social_worker" in typo.stderr
+    agency = shield("token", "--sub", "sw-1", "--agency", "council", "--role", "front_door_social_worker", env=env)
+    assert agency.returncode == 2 and "no agency 'council'" in agency.stderr and "social_care" in agency.stderr
+
+
 def test_migrate_creates_the_schema(tmp_path):
     result = shield("migrate", env={"SHIELD_DATABASE_URL": f"sqlite:///{tmp_path}/m.db"})
     assert result.returncode == 0, result.stderr
