@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -826,23 +827,42 @@ _TURN_THEN_READ: dict[str, Any] = {}
 
 # How often, during a bulk import on SQLite, the checkpointer thread copies committed WAL pages.
 CHECKPOINT_EVERY_SECONDS = 0.1
+# SQLite writes a WAL from its start again only if, when a write transaction begins, every page in
+# it has been copied into the database. The import's next chunk begins while the checkpointer is
+# still copying the last one, so without a pause the WAL only grew: 15 GB after 5 minutes of a 1M
+# import (a 1.8 GB database), and every page read searched an index of all of it. Once the WAL
+# holds more than this, the import waits between two chunks for the checkpoint to catch up: the
+# last chunk's copy, not more, since the thread copies each chunk as it commits.
+WAL_LIMIT_BYTES = 256 * 1024 * 1024
+# The longest that wait lasts (readers of old snapshots can hold a checkpoint back); the import then
+# goes on, and waits again before its next chunk.
+SETTLE_TIMEOUT_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class BulkLoad:
+    """What ``bulk_loading`` gives an import. ``prepare(conn)``: call at the start of each of its
+    large write transactions. ``settle()``: call between two of them, before the next begins."""
+
+    prepare: Callable[[Connection], None]
+    settle: Callable[[], None]
 
 
 @contextmanager
-def bulk_loading(db: Database) -> Iterator[Callable[[Connection], None]]:
-    """Set up a bulk import; yield ``prepare(conn)``, to call at the start of each of its large
-    write transactions.
+def bulk_loading(db: Database) -> Iterator[BulkLoad]:
+    """Set up a bulk import.
 
     SQLite: ``prepare`` gives the connection a page cache of 128 MB instead of 2 MB, so the indexes
     a chunk writes into stay in memory as the database grows, and turns off its automatic WAL
     checkpoint: a thread of its own (``_Checkpointer``) copies committed pages into the database
     instead, on the other core, while the import goes on. In the commit, that copy was 5% of an
-    import's time. The connection's own setting comes back when it returns to the pool, so only
-    the import's transactions go without. Durability is unchanged: WAL with synchronous=NORMAL.
+    import's time. ``settle`` keeps the WAL to about ``WAL_LIMIT_BYTES``. The connection's own
+    setting comes back when it returns to the pool, so only the import's transactions go without.
+    Durability is unchanged: WAL with synchronous=NORMAL.
     PostgreSQL: nothing; its shared buffers and checkpoints are the server's.
     """
     if db.dialect != "sqlite":
-        yield lambda conn: None
+        yield BulkLoad(prepare=lambda conn: None, settle=lambda: None)
         return
     checkpointer = _Checkpointer(db.engine)
 
@@ -865,7 +885,7 @@ def bulk_loading(db: Database) -> Iterator[Callable[[Connection], None]]:
     event.listen(db.engine, "checkin", restore)
     checkpointer.start()
     try:
-        yield prepare
+        yield BulkLoad(prepare=prepare, settle=checkpointer.settle)
     finally:
         checkpointer.stop()
         event.remove(db.engine, "checkin", restore)
@@ -885,6 +905,12 @@ class _Checkpointer:
         self._nudged = threading.Event()
         self._thread = threading.Thread(target=self._run, name="shield-checkpointer", daemon=True)
         self.running = False
+        self.wal_bytes = 0  # as the last checkpoint found it
+        # ``settle`` asks for a checkpoint of the whole WAL (request n); the thread says which
+        # request its last whole checkpoint answered. Only a checkpoint begun after the request
+        # counts: one begun before it knew nothing of the chunk committed since.
+        self._turns = threading.Condition()
+        self._asked = self._answered = 0
 
     def start(self) -> None:
         self.running = True
@@ -893,6 +919,22 @@ class _Checkpointer:
     def nudge(self) -> None:
         """Checkpoint now rather than at the next poll."""
         self._nudged.set()
+
+    def settle(self) -> None:
+        """If the WAL has grown past ``WAL_LIMIT_BYTES``, wait until all of it is in the database
+        (call with no write transaction open), so that the next one writes the WAL from its start."""
+        if not self.running or self.wal_bytes <= WAL_LIMIT_BYTES:
+            return
+        with self._turns:
+            self._asked += 1
+            asked = self._asked
+        self._nudged.set()
+        with self._turns:
+            caught_up = self._turns.wait_for(
+                lambda: self._answered >= asked or not self.running, timeout=SETTLE_TIMEOUT_SECONDS
+            )
+        if not caught_up:
+            log.info("WAL checkpoint still behind after %.0f s; the import goes on", SETTLE_TIMEOUT_SECONDS)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -907,21 +949,43 @@ class _Checkpointer:
         try:
             cargs, cparams = dialect.create_connect_args(self._engine.url)
             conn = dialect.connect(*cargs, **cparams)
+            page = conn.execute("PRAGMA page_size").fetchone()[0]
             while not self._stopping.is_set():
-                self._nudged.wait(CHECKPOINT_EVERY_SECONDS)
+                if self._answered >= self._asked:
+                    self._nudged.wait(CHECKPOINT_EVERY_SECONDS)
+                else:
+                    time.sleep(0.01)  # a reader still holds back a settle's checkpoint: try again soon
                 self._nudged.clear()
-                if not self._stopping.is_set():
-                    self._checkpoint(conn)
+                if self._stopping.is_set():
+                    break
+                asked = self._asked
+                busy, frames, copied = self._checkpoint(conn)
+                if busy:  # another connection was checkpointing: nothing learnt
+                    continue
+                self.wal_bytes = max(frames, 0) * page
+                if copied == frames:
+                    with self._turns:
+                        self._answered = max(self._answered, asked)
+                        self._turns.notify_all()
         except Exception as exc:  # noqa: BLE001 - any failure: the commits take checkpointing back
             log.warning("WAL checkpoint thread stopped (%s); commits checkpoint again", type(exc).__name__)
         finally:
             self.running = False
+            with self._turns:
+                self._turns.notify_all()
             if conn is not None:
                 conn.close()
 
     @staticmethod
-    def _checkpoint(conn: Any) -> None:
-        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+    def _checkpoint(conn: Any) -> tuple[int, int, int]:
+        """Whether another checkpoint was running; pages in the WAL; how many of them are now in the
+        database (SQLite's own answer)."""
+        cursor = conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        try:
+            busy, frames, copied = cursor.fetchone()
+        finally:
+            cursor.close()
+        return busy, frames, copied
 
 
 def write_stamp(conn: Connection) -> tuple[Any, int] | None:

@@ -385,10 +385,10 @@ def test_during_an_import_sqlites_wal_is_checkpointed_by_a_thread_not_by_the_com
     API committing between two chunks would otherwise run that checkpoint in its own commit."""
     monkeypatch.setattr(app_db, "CHECKPOINT_EVERY_SECONDS", 60.0)
     db, path = wal_db
-    with bulk_loading(db) as prepare:
+    with bulk_loading(db) as loading:
         with db.writing() as session:
             conn = session.connection()
-            prepare(conn)
+            loading.prepare(conn)
             assert _autocheckpoint(conn) == 0
             conn.exec_driver_sql("INSERT INTO t VALUES (1)")
         assert _in_the_database_file(path, timeout=10) == [(1,)]
@@ -403,14 +403,77 @@ def test_if_the_checkpoint_thread_fails_the_commits_checkpoint_again(wal_db, mon
         raise sqlite3.OperationalError("disk I/O error")
 
     monkeypatch.setattr(_Checkpointer, "_checkpoint", staticmethod(fails))
-    with bulk_loading(db) as prepare:
+    with bulk_loading(db) as loading:
         deadline = time.monotonic() + 10
         while "checkpoint thread stopped" not in caplog.text and time.monotonic() < deadline:
             time.sleep(0.05)
+        loading.settle()  # returns at once: there is no thread to wait for
         with db.writing() as session:
-            prepare(session.connection())
+            loading.prepare(session.connection())
             assert _autocheckpoint(session.connection()) == 1000
     assert "OperationalError" in caplog.text
+
+
+def _wal_salts(path: Path) -> bytes:
+    """The WAL header's salts: new each time SQLite writes the WAL from its start again."""
+    with Path(f"{path}-wal").open("rb") as fh:
+        return fh.read(24)[16:24]
+
+
+def test_settle_waits_for_the_whole_wal_to_be_copied_so_the_next_transaction_starts_it_again(wal_db, monkeypatch):
+    """SQLite writes a WAL from its start again only if, when a write transaction begins, all of it
+    is in the database. An import's chunk begins while the checkpoint thread is still copying the
+    last one, so the WAL only grew (15 GB five minutes into a 1M import) until ``settle``."""
+    monkeypatch.setattr(app_db, "WAL_LIMIT_BYTES", 0)
+    db, path = wal_db
+    with bulk_loading(db) as loading:
+
+        def write(x: int) -> None:
+            with db.writing() as session:
+                loading.prepare(session.connection())
+                session.connection().exec_driver_sql("INSERT INTO t VALUES (?)", (x,))
+
+        write(1)
+        checkpointer = loading.settle.__self__  # type: ignore[attr-defined]
+        deadline = time.monotonic() + 10
+        while checkpointer.wal_bytes == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)  # until the thread has seen the WAL: settle decides by what it last saw
+        loading.settle()
+        reader = sqlite3.connect(path)
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM t").fetchall()  # a snapshot that holds the checkpoint back
+        write(2)
+        before = _wal_salts(path)
+        settling = threading.Thread(target=loading.settle)
+        settling.start()
+        settling.join(0.5)
+        assert settling.is_alive(), "settle returned while the WAL was not all copied"
+        reader.rollback()
+        reader.close()
+        settling.join(10)
+        assert not settling.is_alive()
+        write(3)
+        assert _wal_salts(path) != before  # the WAL was written from its start again
+
+
+def test_an_import_settles_the_wal_between_its_chunks(db, settings, monkeypatch):
+    monkeypatch.setattr(bulk, "CHUNK", 2)
+    events: list[str] = []
+    monkeypatch.setattr(_Checkpointer, "settle", lambda self: events.append("settle"))
+
+    def began(_conn: Any) -> None:
+        events.append("begin")
+
+    event.listen(db.engine, "begin", began)
+    try:
+        report = run(db, settings, [line("ppn", ppn(source_ref=f"S-{i}")) for i in range(6)])
+    finally:
+        event.remove(db.engine, "begin", began)
+    assert report.created == 6
+    if db.dialect == "sqlite":
+        assert events == ["settle", "begin"] * 3  # before each chunk, with no transaction open
+    else:
+        assert "settle" not in events  # PostgreSQL's WAL is the server's
 
 
 def test_between_chunks_the_write_lock_is_left_free_for_other_writers(db, settings, monkeypatch):

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from app.db import Database, bulk_loading, refresh_statistics
+from app.db import BulkLoad, Database, bulk_loading, refresh_statistics
 from app.errors import ProblemError, pydantic_errors
 from app.people.batch import Known
 from app.people.linking import Thresholds
@@ -98,8 +98,8 @@ def import_lines(
     PPNs are stored with their quality findings under ``quality``, by default the rules in the
     policy's directory; people are resolved with ``thresholds`` (pass the settings' own).
     """
-    with _collected_per_chunk() as chunk_done, bulk_loading(db) as prepare:
-        return _import(db, lines, policy, clock, operator, on_line, quality, thresholds, chunk_done, prepare)
+    with _collected_per_chunk() as chunk_done, bulk_loading(db) as loading:
+        return _import(db, lines, policy, clock, operator, on_line, quality, thresholds, chunk_done, loading)
 
 
 @contextmanager
@@ -139,12 +139,12 @@ def _import(
     quality: QualityRules | None,
     thresholds: Thresholds | None,
     chunk_done: Callable[[], None],
-    prepare: Callable[[Connection], None],
+    loading: BulkLoad,
 ) -> ImportReport:
     report = ImportReport()
     pending: list[tuple[int, Writer, Any, Any]] = []
     rules = quality or load_rules(policy.source)
-    with _ChunkWriter(db, report, rules, thresholds, chunk_done, prepare) as writer:
+    with _ChunkWriter(db, report, rules, thresholds, chunk_done, loading) as writer:
         for number, raw in enumerate(lines, start=1):
             report.lines += 1
             if not raw.strip():
@@ -197,10 +197,10 @@ class _ChunkWriter:
         rules: QualityRules,
         thresholds: Thresholds | None,
         chunk_done: Callable[[], None],
-        prepare: Callable[[Connection], None],
+        loading: BulkLoad,
     ) -> None:
         self._db, self._report, self._rules, self._thresholds = db, report, rules, thresholds
-        self._chunk_done, self._prepare = chunk_done, prepare
+        self._chunk_done, self._loading = chunk_done, loading
         self._known = Known(limit=KNOWN_ROWS)
         self._stored, self._analysed_at = 0, ANALYSE_FROM
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shield-import")
@@ -231,6 +231,7 @@ class _ChunkWriter:
 
     def _store(self, chunk: list[tuple[int, Writer, Any, Any]]) -> None:
         time.sleep(max(0.0, self._ended + LOCK_FREE_SECONDS - time.monotonic()))
+        self._loading.settle()
         try:
             _store_chunk(
                 self._db,
@@ -239,7 +240,7 @@ class _ChunkWriter:
                 self._rules,
                 self._thresholds,
                 self._known,
-                self._prepare,
+                self._loading.prepare,
                 self._committing.set,
             )
             self._stored += len(chunk)
