@@ -102,8 +102,8 @@ def _as_identity(person: dict[str, Any], identity: dict[str, Any] | None) -> Any
     """A record's description of the child, shown by what it says that the Identity section does
     not: an older address, another spelling, an identifier only this agency holds. Every value it
     records still shows, once, here or there."""
-    if not identity:
-        return person
+    if not identity or not person:
+        return person  # nothing to compare: nothing is said to agree
     different = _differences(person, identity)
     if not different:
         return _Markup("<span class=muted>as in Identity above</span>")

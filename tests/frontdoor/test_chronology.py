@@ -191,3 +191,30 @@ def test_counts_by_record_type_over_30_90_and_365_days_cover_only_readable_types
     navigator = record_of(client, auth, seeded.child_id, role="navigator").json()["counts"]
     assert "education_report" not in navigator  # a count would reveal records the navigator cannot read
     assert navigator["ae_attendance"] == counts["ae_attendance"]
+
+
+def test_a_record_whose_description_of_the_child_the_role_may_not_read_does_not_claim_to_agree():
+    from app.frontdoor.render import to_html
+
+    record = {
+        "id": "r1",
+        "record_type": "ppn",
+        "agency": "police",
+        "source_ref": "PPN-1",
+        "version": 1,
+        "amended": False,
+        "versions": [{"version": 1, "received_at": "2026-11-01T10:00:00Z"}],
+        "event_at": "2026-11-01T09:00:00Z",
+        "fields": {"risk_grade": "high", "person": {}},
+    }
+    out = {
+        "child_id": "c1",
+        "identity": {"given_name": "Aisha"},
+        "break_glass": False,
+        "flags": [],
+        "counts": {},
+        "records": [record],
+    }
+    page = to_html(out, "Europe/London")
+    assert "as in Identity above" not in page
+    assert "<h3>Sun 01 Nov 2026 09:00 · Police protection notification" in page  # GMT again by November
