@@ -121,6 +121,11 @@ def test_the_same_decisions_as_ingesting_one_line_at_a_time(db, settings, monkey
     from app.demo.generator import generate
 
     monkeypatch.setattr(bulk, "CHUNK", 97)
+
+    def no_fallback(*args: Any) -> None:
+        raise AssertionError("a chunk was refused and stored line by line: the chunked path went unchecked")
+
+    monkeypatch.setattr(bulk, "_store_line_by_line", no_fallback)  # demo data has no line to refuse
     raw = [json.dumps(record) for record in generate(600, seed=7)]
     now = clock()
     policy = load_policy(settings.policy_dir)
