@@ -120,8 +120,8 @@ _ACRONYMS = {"send": "SEND"}
 
 
 def _title(rule_id: str) -> str:
-    words = [_ACRONYMS.get(word, word) for word in rule_id.split("_")]
-    return " ".join(words)[:1].upper() + " ".join(words)[1:]
+    title = " ".join(_ACRONYMS.get(word, word) for word in rule_id.split("_"))
+    return title[:1].upper() + title[1:]
 
 
 def _summary(report: QualityReport) -> str:
