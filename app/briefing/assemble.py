@@ -172,7 +172,9 @@ def assemble(conn: Connection, access: Access, calendar: MeetingCalendar, window
     show_school = view.can("person", "school_urn")
     show_actions = view.can("briefing", "open_actions")
     prior_period = timedelta(days=PRIOR_DAYS)
-    for row in sorted(incidents, key=lambda r: (_area_order(r.postcode_district), r.occurred_at)):
+    # The order must not tell a caller what they may not read: by area only if the area is theirs.
+    by_area = view.can("incident", "location.postcode_district")
+    for row in sorted(incidents, key=lambda r: (_area_order(r.postcode_district if by_area else None), r.occurred_at)):
         if not show_incidents:
             break
         out: dict[str, Any] = {"incident_id": row.record_id, "reported_late": row.occurred_at < window.start}

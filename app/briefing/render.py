@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 NOT_RECORDED = "(area not recorded)"
+# The key is absent, not empty, where the policy withholds the area from the caller.
+NOT_SHARED = "(area not shared with your role)"
 
 
 def _local(value: Any, tz: ZoneInfo, fmt: str = "%a %d %b %H:%M") -> str:
@@ -219,7 +221,13 @@ def _child_cells(child: dict[str, Any], tz: ZoneInfo) -> list[object]:
 
 def _incidents_html(incidents: list[dict[str, Any]], tz: ZoneInfo) -> str:
     parts = []
-    key = lambda i: i.get("location", {}).get("postcode_district") or NOT_RECORDED  # noqa: E731
+
+    def key(incident: dict[str, Any]) -> str:
+        location = incident.get("location", {})
+        if "postcode_district" not in location:
+            return NOT_SHARED
+        return location["postcode_district"] or NOT_RECORDED
+
     for district, group in groupby(incidents, key=key):
         items = list(group)
         parts.append(f"<h3>{_e(district)} <span class='muted'>({len(items)})</span></h3>")

@@ -5,12 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from fastapi.testclient import TestClient
 
 from app.briefing.window import MeetingCalendar, load_holidays
+from app.main import create_app
 from app.policy.loader import load_policy
 from tests.briefing.builders import HOSTILE, MEETING, Night, briefing, seed_night
 from tests.conftest import ROOT
@@ -290,6 +294,47 @@ def test_areas_come_in_the_order_of_their_district_numbers_not_as_text(client, a
     assert districts == ["LS2", "LS6", "LS9", "LS10", "LS16"]
     page = briefing(client, auth, POLICY, format="html").text
     assert page.index(">LS9 <") < page.index(">LS10 <") < page.index(">LS16 <")
+
+
+def test_a_role_that_may_not_read_the_area_gets_incidents_in_time_order(client, auth, db, night, settings, tmp_path):
+    # A partnership may one day place the district outside a role's groups; the order of the
+    # incidents must then not give it away.
+    policies = tmp_path / "policies"
+    shutil.copytree(ROOT / "policies", policies)
+    groups = policies / "field_groups.yaml"
+    text = groups.read_text(encoding="utf-8")
+    text = text.replace("injury_severity, location.postcode_district,", "injury_severity,")
+    text = text.replace("police_detail: [reported_at,", "police_detail: [location.postcode_district, reported_at,")
+    groups.write_text(text, encoding="utf-8")
+    policy = load_policy(policies)
+    assert "location.postcode_district" not in policy.record_groups["incident"]["incident_summary"]
+    for n, (district, hour) in enumerate((("LS2", 4), ("LS10", 3), ("LS16", 2))):
+        body = _incident_with_ward("Somewhere", night)
+        post(
+            client,
+            auth,
+            "incident",
+            {
+                **body,
+                "source_ref": f"INC-TIME-{n}",
+                "occurred_at": f"2026-11-10T0{hour}:00:00+00:00",
+                "reported_at": "2026-11-10T05:00:00+00:00",
+                "location": {"postcode_district": district},
+            },
+        )
+    with TestClient(create_app(replace(settings, policy_dir=policies), db=db), raise_server_exceptions=False) as c:
+        member = briefing(c, auth, policy, role="shield_member", agency="yjs").json()["incidents"]
+        chair = briefing(c, auth, policy).json()["incidents"]
+        page = briefing(c, auth, policy, role="shield_member", agency="yjs", format="html").text
+    assert all("postcode_district" not in i["location"] for i in member)
+    times = [i["occurred_at"] for i in member]
+    assert len(times) == 5 and times == sorted(times)
+    # Not "not recorded": it was recorded, and is withheld.
+    assert "(area not shared with your role) <span class='muted'>(5)</span>" in page
+    assert "area not recorded" not in page
+    # The chair reads the area, so theirs still comes by area.
+    districts = list(dict.fromkeys(i["location"]["postcode_district"] for i in chair))
+    assert districts == ["LS2", "LS6", "LS9", "LS10", "LS16"]
 
 
 def test_an_incident_reported_after_its_window_closed_appears_in_the_current_briefing(client, auth, db):
