@@ -11,27 +11,28 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import uuid
 from collections.abc import Iterable
 from datetime import date, datetime
-from html import escape
 from itertools import groupby
 from typing import Any
 from zoneinfo import ZoneInfo
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+from app.pages import csv_cell, html_page, local_time
+from app.pages import html_text as _e
+
 NOT_RECORDED = "(area not recorded)"
 # The key is absent, not empty, where the policy withholds the area from the caller.
 NOT_SHARED = "(area not shared with your role)"
 
 
-def _local(value: Any, tz: ZoneInfo, fmt: str = "%a %d %b %H:%M") -> str:
-    if isinstance(value, datetime):
-        return value.astimezone(tz).strftime(fmt)
-    if isinstance(value, date):
-        return value.strftime("%a %d %b %Y")
-    return "" if value is None else str(value)
+# The meeting reads the last day or two: the year would only crowd its tables.
+_SHORT = "%a %d %b %H:%M"
+_CSV_TIME = "%Y-%m-%d %H:%M"
+
+
+def _when(value: datetime | date | None, tz: ZoneInfo) -> str:
+    return _e(local_time(value, tz, _SHORT))
 
 
 # --- JSON ------------------------------------------------------------------------------------
@@ -57,16 +58,6 @@ def to_json(briefing: dict[str, Any]) -> bytes:
 # --- CSV -------------------------------------------------------------------------------------
 
 
-def _cell(value: object) -> object:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value  # OWASP CSV injection: shown as text, never evaluated
-    return value
-
-
 def _csv_row(briefing: dict[str, Any], incident: dict[str, Any], child: dict[str, Any], tz: ZoneInfo) -> dict:
     location = incident.get("location", {})
     yjs = child.get("open_yjs_case", "absent")
@@ -75,7 +66,7 @@ def _csv_row(briefing: dict[str, Any], incident: dict[str, Any], child: dict[str
     row: dict[str, Any] = {
         "meeting_date": briefing["date"].isoformat(),
         "incident_id": incident["incident_id"],
-        "occurred_at": _local(incident.get("occurred_at"), tz, "%Y-%m-%d %H:%M"),
+        "occurred_at": local_time(incident.get("occurred_at"), tz, _CSV_TIME),
         "reported_late": incident["reported_late"],
         "postcode_district": location.get("postcode_district"),
         "ward": location.get("ward"),
@@ -94,7 +85,7 @@ def _csv_row(briefing: dict[str, Any], incident: dict[str, Any], child: dict[str
         row["open_yjs_case"] = yjs is not None
         row["yjs_held_by"] = (yjs or {}).get("held_by")
     if ae != "absent":
-        row["ae_arrived_at"] = _local((ae or {}).get("arrived_at"), tz, "%Y-%m-%d %H:%M")
+        row["ae_arrived_at"] = local_time((ae or {}).get("arrived_at"), tz, _CSV_TIME)
         row["ae_navigator_status"] = (ae or {}).get("navigator_status")
     if ppn != "absent":
         row["ppn_sent"] = ppn["sent"]
@@ -136,7 +127,7 @@ def to_csv(briefing: dict[str, Any], tz: ZoneInfo) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=header, lineterminator="\r\n", restval="")
     writer.writeheader()
-    writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
+    writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
     return out.getvalue()
 
 
@@ -157,17 +148,6 @@ th{background:#f3f2f1} .muted{color:#505a5f} .n{text-align:right;font-variant-nu
 """
 
 
-# What ``escape(..., quote=True)`` replaces: most of a page's ~12,000 values hold none of it.
-_ESCAPED = re.compile("[&<>\"']")
-
-
-def _e(value: object) -> str:
-    if isinstance(value, bool):
-        value = "yes" if value else "no"
-    text = "" if value is None else str(value)
-    return escape(text, quote=True) if _ESCAPED.search(text) else text
-
-
 def _table(headers: Iterable[str], rows: Iterable[tuple[list[object], str]]) -> str:
     head = "".join(f"<th>{_e(h)}</th>" for h in headers)
     body = "".join(
@@ -181,7 +161,7 @@ def _ppn_text(ppn: dict[str, Any], tz: ZoneInfo) -> str:
         text = f"sent {_e(ppn['hours_after_incident'])} h after"
         return text if ppn["sent_in_time"] else f'<span class="flag">{text} (late)</span>'
     label = "NOT SENT, overdue" if ppn["overdue"] else "not sent yet, due"
-    return f'<span class="flag">{_e(label)} {_e(_local(ppn["due_by"], tz))}</span>'
+    return f'<span class="flag">{_e(label)} {_when(ppn["due_by"], tz)}</span>'
 
 
 def _child_cells(child: dict[str, Any], tz: ZoneInfo) -> list[object]:
@@ -197,7 +177,7 @@ def _child_cells(child: dict[str, Any], tz: ZoneInfo) -> list[object]:
         ae = child["ae_attendance"]
         detail = ", ".join(_e(ae[k]) for k in ("assault_method", "injury_severity") if ae.get(k))
         facts.append(
-            f"A&amp;E {_e(_local(ae.get('arrived_at'), tz))}, navigator: {_e(ae.get('navigator_status'))}"
+            f"A&amp;E {_when(ae.get('arrived_at'), tz)}, navigator: {_e(ae.get('navigator_status'))}"
             + (f" ({detail})" if detail else "")
         )
     if "ppn" in child:
@@ -235,7 +215,7 @@ def _incidents_html(incidents: list[dict[str, Any]], tz: ZoneInfo) -> str:
             where = incident.get("location", {}).get("ward") or ""
             what = " · ".join(_e(incident[k]) for k in ("category", "weapon", "injury_severity") if incident.get(k))
             late = ' <span class="flag">reported late</span>' if incident["reported_late"] else ""
-            head = f"<b>{_e(_local(incident.get('occurred_at'), tz))}</b> {_e(where)} — {what}{late}"
+            head = f"<b>{_when(incident.get('occurred_at'), tz)}</b> {_e(where)} — {what}{late}"
             if incident.get("crime_ref"):
                 head += f' <span class="muted">{_e(incident["crime_ref"])}</span>'
             summary = f"<div>{_e(incident['summary'])}</div>" if incident.get("summary") else ""
@@ -281,7 +261,11 @@ def _ae_html(attendances: list[dict[str, Any]], tz: ZoneInfo) -> str:
     shown = [(head, key) for head, key in _AE_COLUMNS if any(key in a for a in attendances)]
     rows = [
         (
-            [_e(_local(a.get("arrived_at"), tz)), _e(a["child_id"][:8]), _e(a.get("age", ""))]
+            [
+                _when(a.get("arrived_at"), tz),
+                _e(a["child_id"][:8]),
+                _e(a.get("age", "")),
+            ]
             + [_e(a[key]) if a.get(key) is not None else '<span class="muted">not recorded</span>' for _, key in shown],
             "",
         )
@@ -295,8 +279,8 @@ def to_html(briefing: dict[str, Any], tz: ZoneInfo) -> str:
     sections = [
         f"<h1>Project Shield daily briefing: {_e(briefing['date'].strftime('%A %d %B %Y'))}</h1>",
         f'<p class="muted">Since the meeting on {_e(window["previous_meeting"].isoformat())}: '
-        f"{_e(_local(window['from'], tz))} to {_e(_local(window['to'], tz))} ({_e(window['timezone'])}). "
-        f"Generated {_e(_local(briefing['generated_at'], tz))}. OFFICIAL-SENSITIVE: for the meeting only; "
+        f"{_when(window['from'], tz)} to {_when(window['to'], tz)} ({_e(window['timezone'])}). "
+        f"Generated {_when(briefing['generated_at'], tz)}. OFFICIAL-SENSITIVE: for the meeting only; "
         "children by id, age and area, never name or address.</p>",
     ]
     if "incidents" in briefing:
@@ -317,7 +301,7 @@ def to_html(briefing: dict[str, Any], tz: ZoneInfo) -> str:
         rows = [
             (
                 [
-                    _e(_local(m.get("occurred_at"), tz)),
+                    _when(m.get("occurred_at"), tz),
                     _e(m.get("postcode_district")),
                     _e(m["child_id"][:8]),
                     _e(m.get("role")) + (' <span class="flag">arrested</span>' if m.get("arrested") else ""),
@@ -332,8 +316,4 @@ def to_html(briefing: dict[str, Any], tz: ZoneInfo) -> str:
         sections.append("<h2>Actions still open (overdue first in red)</h2>")
         ordered = sorted(briefing["open_actions"], key=lambda a: (not a["overdue"], a["due_on"]))
         sections.append(_actions_html(ordered))
-    return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>Project Shield briefing {_e(briefing['date'].isoformat())}</title>"
-        f"<style>{_STYLE}</style></head><body>{''.join(sections)}</body></html>"
-    )
+    return html_page(f"Project Shield briefing {briefing['date'].isoformat()}", _STYLE, "".join(sections))

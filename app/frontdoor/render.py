@@ -4,12 +4,14 @@ names, summaries and references come from agency systems, not from us."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, tzinfo
+from datetime import tzinfo
 from functools import lru_cache
-from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from app.pages import html_page
+from app.pages import html_text as _e
+from app.pages import local_time as _when
 from app.records.codes import OFFICER_DEFINED, SDE_CODES
 from app.records.kinds import KINDS
 
@@ -29,10 +31,6 @@ display:grid;grid-template-columns:max-content 1fr;gap:.1rem .8rem}dt{font-weigh
 .amended{background:#fff3cd;padding:0 .3rem;border-radius:3px}
 @media print{body{margin:0;max-width:none}a{color:inherit;text-decoration:none}}
 """
-
-
-def _e(value: Any) -> str:
-    return escape(str(value), quote=True)
 
 
 # Field names come from the record schemas, a small set, and a record page labels thousands of values.
@@ -73,15 +71,6 @@ def _dl(fields: dict[str, Any]) -> str:
 def _meaning(key: str, value: Any) -> Any:
     meaning = _MEANINGS.get(key, {}).get(value) if isinstance(value, str) else None
     return f"{value}: {meaning}" if meaning else value
-
-
-def _when(value: str | None, tz: tzinfo) -> str:
-    """An instant (ISO 8601, as the JSON carries it) as a person reads it, in local time; a date as a date."""
-    if not value:
-        return ""
-    if "T" in value:
-        return datetime.fromisoformat(value).astimezone(tz).strftime("%a %d %b %Y %H:%M")
-    return date.fromisoformat(value).strftime("%a %d %b %Y")
 
 
 @lru_cache(maxsize=16)
@@ -195,9 +184,6 @@ def to_html(out: dict[str, Any], timezone: str) -> str:
         else ""
     )
     parts = [
-        "<!doctype html><html lang=en><head><meta charset=utf-8>",
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>Child record {_e(out['child_id'])}</title><style>{_CSS}</style></head><body>",
         f"<h1>{_e(name) if name else 'Child record'}</h1>",
         f"<p class=muted>Child {_e(out['child_id'])}. Only what your role may read is shown. "
         f"Times are local ({_e(timezone)}). Where a record describes the child as the Identity section "
@@ -209,6 +195,5 @@ def to_html(out: dict[str, Any], timezone: str) -> str:
         _dl(identity) if identity else "<p class=muted>No identity fields you may read.</p>",
         f"<h2>Chronology ({len(out['records'])} records, newest first)</h2>",
         "".join(_record(r, identity, tz) for r in out["records"]) or "<p class=muted>No records you may read.</p>",
-        "</body></html>",
     ]
-    return "".join(parts)
+    return html_page(f"Child record {out['child_id']}", _CSS, "".join(parts))

@@ -9,23 +9,15 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from html import escape
 
+from app.pages import csv_cell, html_page
+from app.pages import html_text as _e
 from app.quality.report import QualityReport, Scope
 
 NOT_RECORDED = "(not recorded)"
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 # --- CSV -------------------------------------------------------------------------------------
-
-
-def _cell(value: object) -> object:
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value  # OWASP CSV injection: shown as text, never evaluated
-    return value
 
 
 def _scope_rows(section: str, scope: Scope) -> Iterator[tuple[str, str, str, object]]:
@@ -74,7 +66,7 @@ def to_csv(report: QualityReport) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["section", "group", "measure", "value"])
-    writer.writerows([_cell(v) for v in row] for row in rows)
+    writer.writerows([csv_cell(v) for v in row] for row in rows)
     return out.getvalue()
 
 
@@ -93,10 +85,6 @@ svg{display:block} .track{fill:#f3f2f1} .bar{fill:#1d70b8} .ref{fill:#b1b4b6} .i
 @media print{body{margin:0;font-size:11px} *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
  table{page-break-inside:avoid}}
 """
-
-
-def _e(value: object) -> str:
-    return escape("" if value is None else str(value), quote=True)
 
 
 def _pct(rate: float | None) -> str:
@@ -230,10 +218,10 @@ def to_html(report: QualityReport) -> str:
     """A self-contained printable page: no scripts, no external assets, every text escaped."""
     period = f"{report.period_from.isoformat()} to {report.period_to.isoformat()}"
     grouped = f"; grouped by {report.group_by}" if report.group_by else ""
-    return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>PPN quality, {_e(period)}</title><style>{_STYLE}</style></head><body>"
+    return html_page(
+        f"PPN quality, {period}",
+        _STYLE,
         f"<h1>PPN quality</h1><p class='muted'>PPNs submitted {_e(period)} ({_e(report.timezone)}){_e(grouped)}. "
         "Aggregate figures only; a finding never stops a PPN.</p>"
-        f"{_summary(report)}{_rules(report)}{_groups(report)}{_disproportionality(report)}</body></html>"
+        f"{_summary(report)}{_rules(report)}{_groups(report)}{_disproportionality(report)}",
     )

@@ -1,0 +1,60 @@
+"""What every page and spreadsheet the service renders does the same way: text escaped for HTML,
+instants in the reader's local time, CSV cells that a spreadsheet cannot run as formulas, and one
+self-contained page shell (inline style, nothing fetched, no script).
+
+The values come from people and agency systems (names, ward names, outcome notes), not from us.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, tzinfo
+from html import escape
+
+DAY = "%a %d %b %Y"
+DAY_TIME = "%a %d %b %Y %H:%M"
+
+# What ``html.escape(..., quote=True)`` replaces. Most of a briefing's ~12,000 values hold none of
+# it, so they are passed through without building a new string.
+_ESCAPED = re.compile("[&<>\"']")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def html_text(value: object) -> str:
+    """``value`` as HTML text: nothing for None, yes or no for a flag."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    s = "" if value is None else str(value)
+    return escape(s, quote=True) if _ESCAPED.search(s) else s
+
+
+def local_time(value: datetime | date | str | None, tz: tzinfo, fmt: str = DAY_TIME) -> str:
+    """An instant in local time as a person reads it, a date as a date. Strings are ISO 8601, as
+    the JSON bodies carry them."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+    if isinstance(value, datetime):
+        return value.astimezone(tz).strftime(fmt)
+    return value.strftime(DAY)
+
+
+def csv_cell(value: object) -> object:
+    """A CSV cell: a value a spreadsheet would run as a formula is kept as text (OWASP CSV injection)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def html_page(title: str, style: str, body: str) -> str:
+    """A whole HTML document. ``body`` is HTML built from escaped parts; ``title`` is escaped here."""
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html_text(title)}</title><style>{style}</style></head><body>{body}</body></html>"
+    )
