@@ -8,7 +8,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -459,6 +459,51 @@ def test_settle_waits_for_the_whole_wal_to_be_copied_so_the_next_transaction_sta
         assert not settling.is_alive()
         write(3)
         assert _wal_salts(path) != before  # the WAL was written from its start again
+
+
+def test_a_grown_wal_file_is_cut_back_when_written_from_its_start_except_during_an_import(tmp_path, monkeypatch):
+    """SQLite keeps the WAL file at its largest. After an import that was about 500 MB of disk, held
+    for as long as the server ran. Cutting it back within an import only made the file grow again."""
+    monkeypatch.setattr(app_db, "WAL_KEEP_BYTES", 64 * 1024)
+    path = tmp_path / "keep.db"
+    wal = Path(f"{path}-wal")
+    db = Database(f"sqlite:///{path}")  # its connections are made with the limit above
+    big = b"x" * 2 * 1024 * 1024
+
+    def write(value: bytes, prepare: Callable[[Any], None] = lambda conn: None) -> None:
+        with db.writing() as session:
+            prepare(session.connection())
+            session.connection().exec_driver_sql("INSERT INTO t VALUES (?)", (value,))
+
+    def checkpoint() -> None:
+        """All of the WAL into the database (the import's checkpoint thread may be at it too)."""
+        deadline = time.monotonic() + 10
+        with db.engine.connect() as conn:
+            while time.monotonic() < deadline:
+                busy, frames, copied = conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
+                if not busy and frames == copied:
+                    return
+                time.sleep(0.01)
+        raise AssertionError("the WAL was not checkpointed")
+
+    try:
+        with db.writing() as session:
+            session.connection().exec_driver_sql("CREATE TABLE t (x BLOB)")
+        write(big)
+        checkpoint()
+        assert wal.stat().st_size > 2 * 1024 * 1024
+        write(b"y")
+        assert wal.stat().st_size <= 64 * 1024
+        with bulk_loading(db) as loading:
+            write(big, loading.prepare)
+            checkpoint()  # the whole WAL is in the database: the next write starts it again
+            write(b"y", loading.prepare)
+            assert wal.stat().st_size > 2 * 1024 * 1024
+        checkpoint()
+        write(b"y")  # the import is over: the connection cuts the file back again
+        assert wal.stat().st_size <= 64 * 1024
+    finally:
+        db.dispose()
 
 
 def test_an_import_settles_the_wal_between_its_chunks(db, settings, monkeypatch):
