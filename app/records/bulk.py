@@ -34,7 +34,7 @@ from app.policy.loader import Policy
 from app.quality.rules import QualityRules, load_rules
 from app.records.kinds import KINDS, Clock
 from app.records.schemas import RecordType
-from app.records.service import Writer, ingest, ingest_many, parse
+from app.records.service import Prepared, Writer, ingest, ingest_many, parse
 from app.security.caller import Caller
 
 # Lines per transaction: large enough that each table's writes go in a few statements and that
@@ -142,7 +142,7 @@ def _import(
     loading: BulkLoad,
 ) -> ImportReport:
     report = ImportReport()
-    pending: list[tuple[int, Writer, Any, Any]] = []
+    pending: list[tuple[int, Writer, Any, Any, Prepared]] = []
     rules = quality or load_rules(policy.source)
     with _ChunkWriter(db, report, rules, thresholds, chunk_done, loading) as writer:
         for number, raw in enumerate(lines, start=1):
@@ -158,6 +158,7 @@ def _import(
                 if not decision:
                     raise ProblemError(403, "Forbidden", decision.reason)
                 record = parse(kind, line.record, clock)
+                prepared = Prepared.of(kind, record, rules)
             except json.JSONDecodeError as exc:
                 report.errors.append((number, f"not valid JSON: {exc.msg} at column {exc.colno}"))
             except ValidationError as exc:
@@ -166,7 +167,7 @@ def _import(
             except ProblemError as problem:
                 report.errors.append((number, _describe(problem)))
             else:
-                pending.append((number, Writer(sub=operator, agency=line.agency), kind, record))
+                pending.append((number, Writer(sub=operator, agency=line.agency), kind, record, prepared))
                 if len(pending) >= CHUNK:
                     writer.hand_over(pending)
                     pending = []
@@ -214,7 +215,7 @@ class _ChunkWriter:
     def __exit__(self, *exc: object) -> None:
         self._thread.shutdown(wait=True)  # an interrupted import still ends its chunk's transaction
 
-    def hand_over(self, chunk: list[tuple[int, Writer, Any, Any]]) -> None:
+    def hand_over(self, chunk: list[tuple[int, Writer, Any, Any, Prepared]]) -> None:
         self.finish()
         self._committing.clear()
         self._storing = storing = self._thread.submit(self._store, chunk)
@@ -229,7 +230,7 @@ class _ChunkWriter:
             storing.result()
             self._chunk_done()
 
-    def _store(self, chunk: list[tuple[int, Writer, Any, Any]]) -> None:
+    def _store(self, chunk: list[tuple[int, Writer, Any, Any, Prepared]]) -> None:
         time.sleep(max(0.0, self._ended + LOCK_FREE_SECONDS - time.monotonic()))
         self._loading.settle()
         try:
@@ -258,7 +259,7 @@ class _ChunkWriter:
 
 def _store_chunk(
     db: Database,
-    chunk: list[tuple[int, Writer, Any, Any]],
+    chunk: list[tuple[int, Writer, Any, Any, Prepared]],
     report: ImportReport,
     quality: QualityRules,
     thresholds: Thresholds | None,
@@ -276,8 +277,8 @@ def _store_chunk(
     try:
         with db.writing() as session:
             prepare(session.connection())
-            items = [(writer, kind, record) for _, writer, kind, record in chunk]
-            results = ingest_many(session, items, quality=quality, thresholds=thresholds, known=known)
+            items = [(writer, kind, record, prepared) for _, writer, kind, record, prepared in chunk]
+            results = ingest_many(session, items, thresholds=thresholds, known=known)
             outcomes = [r.outcome for r in results]
             committing()
     except (ProblemError, IntegrityError):
@@ -290,13 +291,13 @@ def _store_chunk(
 
 def _store_line_by_line(
     db: Database,
-    chunk: list[tuple[int, Writer, Any, Any]],
+    chunk: list[tuple[int, Writer, Any, Any, Prepared]],
     report: ImportReport,
     quality: QualityRules,
     thresholds: Thresholds | None,
 ) -> None:
     with db.writing() as session:
-        for number, writer, kind, record in chunk:
+        for number, writer, kind, record, _ in chunk:
             try:
                 with session.begin_nested():
                     result = ingest(session, writer, kind, record, quality=quality, thresholds=thresholds)

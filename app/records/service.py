@@ -202,25 +202,43 @@ def ingest(
     and search band a score alike.
     """
     conn = session if isinstance(session, Connection) else session.connection()
-    return _ingest(SqlStore(conn), writer, kind, record, now, quality, thresholds)
+    return _ingest(SqlStore(conn), writer, kind, record, now, Prepared.of(kind, record, quality), thresholds)
 
 
 def ingest_many(
     session: Session,
-    items: list[tuple[Writer, RecordKind, RecordIn]],
-    quality: QualityRules | None = None,
+    items: list[tuple[Writer, RecordKind, RecordIn, Prepared]],
     thresholds: Thresholds | None = None,
     known: Known | None = None,
 ) -> list[IngestResult]:
     """``ingest`` each item in order in the session's transaction, as if one after the other,
-    reading what the chunk needs up front and writing it all at the end (bulk import). ``known``:
-    what earlier chunks of the same import read and wrote of the person index (``Known``)."""
+    reading what the chunk needs up front and writing it all at the end (bulk import). Each item
+    comes ``Prepared`` (under the quality rules ``ingest`` would be given). ``known``: what earlier
+    chunks of the same import read and wrote of the person index (``Known``)."""
     from app.records.batch import ChunkStore
 
-    store = ChunkStore(session.connection(), [(w.agency, k, r) for w, k, r in items], known)
-    results = [_ingest(store, writer, kind, record, None, quality, thresholds) for writer, kind, record in items]
+    store = ChunkStore(session.connection(), [(w.agency, k, r) for w, k, r, _ in items], known)
+    results = [_ingest(store, w, kind, record, None, prepared, thresholds) for w, kind, record, prepared in items]
     store.flush()
     return results
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What storing a record needs that follows from its body alone, whatever the database holds:
+    the body as stored, its hash, a PPN's quality findings and the typed table's columns. A bulk
+    import works it out on the importing thread while the writing thread stores the last chunk."""
+
+    body: dict[str, Any]
+    digest: str
+    found: list[Finding] | None
+    columns: dict[str, Any]
+
+    @classmethod
+    def of(cls, kind: RecordKind, record: RecordIn, quality: QualityRules | None) -> Prepared:
+        body = record.model_dump(mode="json")
+        found = _quality_findings(record, quality)
+        return cls(body, body_hash(body), found, _columns(kind, record, found))
 
 
 def _ingest(
@@ -229,11 +247,11 @@ def _ingest(
     kind: RecordKind,
     record: RecordIn,
     now: datetime | None,
-    quality: QualityRules | None,
+    prepared: Prepared,
     thresholds: Thresholds | None,
 ) -> IngestResult:
     now = now or utc_now()
-    result = _store(store, writer, kind, record, now, _quality_findings(record, quality), thresholds)
+    result = _store(store, writer, kind, record, now, prepared, thresholds)
     store.audit(writer.audit(result), now)
     return result
 
@@ -252,11 +270,10 @@ def _store(
     kind: RecordKind,
     record: RecordIn,
     now: datetime,
-    found: list[Finding] | None,
+    prepared: Prepared,
     thresholds: Thresholds | None,
 ) -> IngestResult:
-    body = record.model_dump(mode="json")
-    digest = body_hash(body)
+    found, digest = prepared.found, prepared.digest
     record_id = time_ordered_id()
     stored = {
         "id": record_id,
@@ -268,8 +285,8 @@ def _store(
         "updated_at": now,
     }
     # Most posts are new records: try the insert first, and look the record up only if it exists.
-    version = _version_row(record_id, record.version, body, digest, writer, now)
-    if store.add_if_new(stored, version, kind, {"record_id": record_id, **_columns(kind, record, found)}):
+    version = _version_row(record_id, record.version, prepared.body, digest, writer, now)
+    if store.add_if_new(stored, version, kind, {"record_id": record_id, **prepared.columns}):
         children, created = _link(store, record_id, kind, record, None, thresholds)
         _refresh_quality(store, kind, children, created)
         return _result(record_id, record, record.version, kind, "created", children, found)
@@ -296,7 +313,7 @@ def _store(
         return _result(record_id, record, current, kind, "superseded", children, found)
 
     previous = [row[:5] for row in store.subjects(record_id)]
-    store.make_current(kind, record_id, record.version, now, _columns(kind, record, found))
+    store.make_current(kind, record_id, record.version, now, prepared.columns)
     children, created = _link(store, record_id, kind, record, previous, thresholds)
     _refresh_quality(store, kind, children, created, [child_id for _, child_id, *_ in previous])
     return _result(record_id, record, record.version, kind, "amended", children, found)
