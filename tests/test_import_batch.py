@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import sqlite3
+import sys
 import threading
 import time
 import uuid
@@ -270,12 +271,23 @@ def test_what_is_known_is_kept_only_on_sqlite_and_within_its_limit(db):
     assert _known_as_a_chunk_starts(db, known) == 0  # two rows: over the limit
 
 
-def test_an_import_leaves_garbage_collection_as_it_found_it(db, settings, monkeypatch):
-    """It collects per chunk while it runs; a server that loaded demo data collects as before after."""
+def test_an_import_leaves_garbage_collection_and_thread_switching_as_it_found_them(db, settings, monkeypatch):
+    """It collects per chunk and switches threads more often while it runs; a server that loaded
+    demo data collects and switches as before after."""
     monkeypatch.setattr(bulk, "CHUNK", 2)
+    interval = sys.getswitchinterval()
+    during: list[float] = []
+    store_chunk = bulk._store_chunk
+
+    def watched(*args: Any) -> None:
+        during.append(sys.getswitchinterval())
+        store_chunk(*args)
+
+    monkeypatch.setattr(bulk, "_store_chunk", watched)
     report = run(db, settings, [line("ppn", ppn(source_ref=f"S-{i}")) for i in range(5)])
     assert report.created == 5
-    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert during == [bulk.SWITCH_INTERVAL_SECONDS] * 3 and bulk.SWITCH_INTERVAL_SECONDS < interval
+    assert gc.isenabled() and gc.get_freeze_count() == 0 and sys.getswitchinterval() == interval
 
     def fails(*args: Any) -> None:
         raise RuntimeError("the database went away")
@@ -283,7 +295,7 @@ def test_an_import_leaves_garbage_collection_as_it_found_it(db, settings, monkey
     monkeypatch.setattr(bulk, "_store_chunk", fails)
     with pytest.raises(RuntimeError):
         run(db, settings, [line("ppn", ppn(source_ref=f"T-{i}")) for i in range(5)])
-    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert gc.isenabled() and gc.get_freeze_count() == 0 and sys.getswitchinterval() == interval
 
 
 def test_the_next_chunks_lines_are_read_while_a_chunk_commits(db, settings, monkeypatch):
