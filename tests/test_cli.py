@@ -45,6 +45,13 @@ def test_policy_check_names_the_file_and_the_problem(tmp_path):
     assert "roles.yaml" in result.stderr and "descripton" in result.stderr
 
 
+def test_run_from_another_directory_it_says_where_it_looked_for_the_policies(tmp_path):
+    result = shield("policy", "check", cwd=tmp_path)
+    assert result.returncode == 1
+    assert str(tmp_path / "policies" / "agencies.yaml") in result.stderr
+    assert "SHIELD_POLICY_DIR" in result.stderr
+
+
 def test_the_shipped_policies_pass_the_check():
     result = shield("policy", "check")
     assert result.returncode == 0, result.stderr

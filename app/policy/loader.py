@@ -34,7 +34,9 @@ class Policy:
 def load_file(path: Path, model: type[M]) -> M:
     """Read one YAML policy file into ``model``; PolicyError names the file and every fault."""
     if not path.is_file():
-        raise PolicyError(f"{path}: policy file not found")
+        # The default directory is relative: run from elsewhere, say where it was looked for.
+        where = "" if path.is_absolute() else f" (looked for {path.resolve()})"
+        raise PolicyError(f"{path}: policy file not found{where}; SHIELD_POLICY_DIR names the policy directory")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
