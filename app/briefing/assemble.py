@@ -31,6 +31,7 @@ from app.briefing.view import View
 from app.briefing.window import MeetingCalendar, Window
 from app.db import AmongIds, id_text, plan_for_these_values
 from app.policy.engine import Access
+from app.records.checks import age_on
 from app.records.models import (
     AeAttendance,
     EducationReport,
@@ -66,9 +67,7 @@ class Briefing:
 
 
 def _age(born: date | None, on: date) -> int | None:
-    if born is None:
-        return None
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+    return None if born is None else age_on(born, on)
 
 
 def _hours(seconds: float) -> float:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from app.records.checks import age_on
 from app.records.codes import NOT_STATED
 
 # Three incidents in 90 days is the partnership's repeat-victimisation/offending trigger for a
@@ -188,14 +189,10 @@ def ae_for_assault(facts: list[Fact], **_: Any) -> Iterator[Flag]:
         )
 
 
-def _age(born: date, on: date) -> int:
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
-
-
 def age_transition(facts: list[Fact], *, today: date, date_of_birth: str | None, **_: Any) -> Iterator[Flag]:
     if not date_of_birth:
         return
-    if _age(date.fromisoformat(date_of_birth), today) >= ADULT_TRANSITION_AGE:
+    if age_on(date.fromisoformat(date_of_birth), today) >= ADULT_TRANSITION_AGE:
         stating = [f for f in facts if any(p.get("date_of_birth") == date_of_birth for p in f.people())]
         yield Flag(
             "age_17_or_over",
