@@ -18,6 +18,20 @@ DAY_TIME = "%a %d %b %Y %H:%M"
 # it, so they are passed through without building a new string.
 _ESCAPED = re.compile("[&<>\"']")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Words of field and rule names that are initials, written as the partnership writes them.
+_INITIALS = {
+    "dsl": "DSL",
+    "ehcp": "EHCP",
+    "id": "ID",
+    "nhs": "NHS",
+    "ppn": "PPN",
+    "rosh": "RoSH",
+    "sen": "SEN",
+    "send": "SEND",
+    "upn": "UPN",
+    "urn": "URN",
+    "yjs": "YJS",
+}
 
 
 def html_text(value: object) -> str:
@@ -26,6 +40,11 @@ def html_text(value: object) -> str:
         return "yes" if value else "no"
     s = "" if value is None else str(value)
     return escape(s, quote=True) if _ESCAPED.search(s) else s
+
+
+def label(name: str) -> str:
+    """A field or rule name as a reader writes it: ``nhs_number`` is "NHS number"."""
+    return " ".join(_INITIALS.get(word, word) for word in name.split("_"))
 
 
 def local_time(value: datetime | date | str | None, tz: tzinfo, fmt: str = DAY_TIME) -> str:

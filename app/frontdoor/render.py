@@ -4,14 +4,15 @@ names, summaries and references come from agency systems, not from us."""
 
 from __future__ import annotations
 
-from datetime import tzinfo
+from datetime import date, datetime, tzinfo
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app.pages import html_page
+from app.pages import html_page, label
 from app.pages import html_text as _e
 from app.pages import local_time as _when
+from app.records.checks import age_on
 from app.records.codes import OFFICER_DEFINED, SDE_CODES
 from app.records.kinds import KINDS
 
@@ -36,7 +37,7 @@ display:grid;grid-template-columns:max-content 1fr;gap:.1rem .8rem}dt{font-weigh
 # Field names come from the record schemas, a small set, and a record page labels thousands of values.
 @lru_cache(maxsize=1024)
 def _label(name: str) -> str:
-    return _e(name.replace("_", " "))
+    return _e(label(name))
 
 
 class _Markup(str):
@@ -75,7 +76,7 @@ def _meaning(key: str, value: Any) -> Any:
 
 @lru_cache(maxsize=16)
 def _instants(record_type: str) -> frozenset[str]:
-    """The record type's fields that hold an instant (those to show in local time)."""
+    """The record type's fields that hold an instant or a date (to show as a person reads them)."""
     kind = KINDS.get(record_type)
     if kind is None:
         return frozenset()
@@ -83,7 +84,7 @@ def _instants(record_type: str) -> frozenset[str]:
     return frozenset(
         name
         for name, spec in properties.items()
-        if any(s.get("format") == "date-time" for s in (spec, *spec.get("anyOf", ())))
+        if any(s.get("format") in ("date-time", "date") for s in (spec, *spec.get("anyOf", ())))
     )
 
 
@@ -172,19 +173,32 @@ def _record(record: dict[str, Any], identity: dict[str, Any] | None, tz: tzinfo)
     )
 
 
-def to_html(out: dict[str, Any], timezone: str) -> str:
-    """The page for ``out`` (a ``ChildRecordOut`` dumped to JSON types)."""
+def _born(identity: dict[str, Any], today: date) -> tuple[dict[str, Any], int | None]:
+    """The Identity section as shown, the date of birth with the age it makes today; and the age."""
+    value = identity.get("date_of_birth")
+    if not isinstance(value, str):
+        return identity, None
+    born = date.fromisoformat(value)
+    age = age_on(born, today)
+    shown = _Markup(f"{_e(born.strftime('%d %b %Y'))} <span class=muted>(age {age})</span>")
+    return {**identity, "date_of_birth": shown}, age
+
+
+def to_html(out: dict[str, Any], timezone: str, now: datetime) -> str:
+    """The page for ``out`` (a ``ChildRecordOut`` dumped to JSON types), read at ``now``."""
     tz = ZoneInfo(timezone)
     by_id = {r["id"]: r for r in out["records"]}
     identity = out["identity"]
     name = " ".join(str(identity.get(k)) for k in ("given_name", "family_name") if identity and identity.get(k))
+    shown, age = _born(identity, now.astimezone(tz).date()) if identity else (identity, None)
+    heading = (_e(name) if name else "Child record") + (f", age {age}" if age is not None else "")
     glass = (
         "<p class=glass>Read by breaking glass: this access is flagged for the privacy officer.</p>"
         if out["break_glass"]
         else ""
     )
     parts = [
-        f"<h1>{_e(name) if name else 'Child record'}</h1>",
+        f"<h1>{heading}</h1>",
         f"<p class=muted>Child {_e(out['child_id'])}. Only what your role may read is shown. "
         f"Times are local ({_e(timezone)}). Where a record describes the child as the Identity section "
         "does, it says so and shows only what differs.</p>",
@@ -192,7 +206,7 @@ def to_html(out: dict[str, Any], timezone: str) -> str:
         _flags(out, by_id, tz),
         _counts(out),
         "<h2>Identity</h2>",
-        _dl(identity) if identity else "<p class=muted>No identity fields you may read.</p>",
+        _dl(shown) if shown else "<p class=muted>No identity fields you may read.</p>",
         f"<h2>Chronology ({len(out['records'])} records, newest first)</h2>",
         "".join(_record(r, identity, tz) for r in out["records"]) or "<p class=muted>No records you may read.</p>",
     ]

@@ -155,7 +155,7 @@ def get_child_record(
         "break_glass": broke_glass,
     }
     if fmt == "html":
-        page = to_html(to_jsonable_python(out), request.app.state.settings.timezone)
+        page = to_html(to_jsonable_python(out), request.app.state.settings.timezone, access.now)
         return HTMLResponse(page, headers={"Content-Security-Policy": HTML_CSP, "Cache-Control": "no-store"})
     return Response(to_json(out), media_type="application/json")
 

@@ -10,7 +10,7 @@ import csv
 import io
 from collections.abc import Iterator
 
-from app.pages import csv_cell, html_page
+from app.pages import csv_cell, html_page, label
 from app.pages import html_text as _e
 from app.quality.report import QualityReport, Scope
 
@@ -104,11 +104,8 @@ def _bar(rate: float | None, width: int = 160) -> str:
 
 
 # Words of a rule id that are acronyms to a reader ("send" is special educational needs and disability).
-_ACRONYMS = {"send": "SEND"}
-
-
 def _title(rule_id: str) -> str:
-    title = " ".join(_ACRONYMS.get(word, word) for word in rule_id.split("_"))
+    title = label(rule_id)
     return title[:1].upper() + title[1:]
 
 

@@ -3,9 +3,11 @@ with each record's versions; the HTML page; the audit row."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from app.policy.loader import load_policy
+from app.records.checks import age_on
 from tests.conftest import ROOT
 from tests.seeding import (
     ae_body,
@@ -142,6 +144,21 @@ def test_the_html_page_gives_times_in_local_time_and_codes_with_their_meaning(cl
     assert record["fields"]["submitted_at"] == "2026-07-01T23:30:00Z"
 
 
+def test_the_html_page_gives_the_childs_age_dates_as_dates_and_initials_in_capitals(client, auth, db):
+    child = full_person()
+    out = post(client, auth, "yjs_case", yjs_body(child, started_on="2026-10-01"))
+    page = record_of(client, auth, out["children"][0]["child_id"], format="html").text
+    born = date.fromisoformat(child["date_of_birth"])
+    age = age_on(born, datetime.now(ZoneInfo("Europe/London")).date())
+    assert f"<h1>{child['given_name']} {child['family_name']}, age {age}</h1>" in page
+    assert f"<dt>date of birth</dt><dd>{born:%d %b %Y} <span class=muted>(age {age})</span></dd>" in page
+    assert "<dt>started on</dt><dd>Thu 01 Oct 2026</dd>" in _article(page, out["id"])
+    assert "<dt>NHS number</dt>" in page and "<dt>YJS ID</dt>" in page and "<dt>RoSH level</dt>" in page
+    # The JSON keeps the date of birth as it was recorded, and no age.
+    identity = record_of(client, auth, out["children"][0]["child_id"]).json()["identity"]
+    assert identity["date_of_birth"] == child["date_of_birth"] and "age" not in identity
+
+
 def test_the_html_page_shows_only_where_a_record_describes_the_child_differently(client, auth, db):
     child = full_person()
     moved = {**child, "address": "3 Old Street, Leeds", "postcode": "LS8 1AA", "culture_notes": None}
@@ -215,6 +232,6 @@ def test_a_record_whose_description_of_the_child_the_role_may_not_read_does_not_
         "counts": {},
         "records": [record],
     }
-    page = to_html(out, "Europe/London")
+    page = to_html(out, "Europe/London", datetime(2026, 11, 30, 8, 30, tzinfo=UTC))
     assert "as in Identity above" not in page
     assert "<h3>Sun 01 Nov 2026 09:00 · Police protection notification" in page  # GMT again by November
