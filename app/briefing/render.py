@@ -18,7 +18,7 @@ from itertools import groupby
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app.pages import csv_cell, html_page, local_time
+from app.pages import csv_cell, html_page, label, local_time
 from app.pages import html_text as _e
 
 NOT_RECORDED = "(area not recorded)"
@@ -33,6 +33,11 @@ _CSV_TIME = "%Y-%m-%d %H:%M"
 
 def _when(value: datetime | date | None, tz: ZoneInfo) -> str:
     return _e(local_time(value, tz, _SHORT))
+
+
+def _code(value: str | None) -> str:
+    """A code from a code list as words: "life_threatening" reads "life threatening"."""
+    return _e(label(value)) if value else ""
 
 
 # --- JSON ------------------------------------------------------------------------------------
@@ -175,9 +180,9 @@ def _child_cells(child: dict[str, Any], tz: ZoneInfo) -> list[object]:
         )
     if child.get("ae_attendance"):
         ae = child["ae_attendance"]
-        detail = ", ".join(_e(ae[k]) for k in ("assault_method", "injury_severity") if ae.get(k))
+        detail = ", ".join(_code(ae[k]) for k in ("assault_method", "injury_severity") if ae.get(k))
         facts.append(
-            f"A&amp;E {_when(ae.get('arrived_at'), tz)}, navigator: {_e(ae.get('navigator_status'))}"
+            f"A&amp;E {_when(ae.get('arrived_at'), tz)}, navigator: {_code(ae.get('navigator_status'))}"
             + (f" ({detail})" if detail else "")
         )
     if "ppn" in child:
@@ -213,7 +218,7 @@ def _incidents_html(incidents: list[dict[str, Any]], tz: ZoneInfo) -> str:
         parts.append(f"<h3>{_e(district)} <span class='muted'>({len(items)})</span></h3>")
         for incident in items:
             where = incident.get("location", {}).get("ward") or ""
-            what = " · ".join(_e(incident[k]) for k in ("category", "weapon", "injury_severity") if incident.get(k))
+            what = " · ".join(_code(incident[k]) for k in ("category", "weapon", "injury_severity") if incident.get(k))
             late = ' <span class="flag">reported late</span>' if incident["reported_late"] else ""
             head = f"<b>{_when(incident.get('occurred_at'), tz)}</b> {_e(where)} — {what}{late}"
             if incident.get("crime_ref"):
@@ -252,6 +257,7 @@ def _actions_html(actions: list[dict[str, Any]]) -> str:
 
 # The A&E table's columns after the child's: a column the caller's policy withholds (health's
 # clinical detail, for most members) is left out, not shown empty as if nobody had recorded it.
+_NOT_RECORDED_CELL = '<span class="muted">not recorded</span>'
 _AE_COLUMNS = (("navigator", "navigator_status"), ("method", "assault_method"), ("injury", "injury_severity"))
 
 
@@ -266,7 +272,7 @@ def _ae_html(attendances: list[dict[str, Any]], tz: ZoneInfo) -> str:
                 _e(a["child_id"][:8]),
                 _e(a.get("age", "")),
             ]
-            + [_e(a[key]) if a.get(key) is not None else '<span class="muted">not recorded</span>' for _, key in shown],
+            + [_code(a[key]) if a.get(key) is not None else _NOT_RECORDED_CELL for _, key in shown],
             "",
         )
         for a in attendances

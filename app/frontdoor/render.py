@@ -30,6 +30,7 @@ th{background:#eef2f7}article{border:1px solid #ccc;border-radius:4px;margin:.7r
 break-inside:avoid}article h3{font-size:1rem;margin:0 0 .3rem}dl{margin:.2rem 0 .2rem .4rem;
 display:grid;grid-template-columns:max-content 1fr;gap:.1rem .8rem}dt{font-weight:600;color:#333}dd{margin:0}
 .amended{background:#fff3cd;padding:0 .3rem;border-radius:3px}
+.item+.item{border-top:1px dashed #bbb;margin-top:.3rem;padding-top:.3rem}
 @media print{body{margin:0;max-width:none}a{color:inherit;text-decoration:none}}
 """
 
@@ -52,7 +53,7 @@ def _value(value: Any) -> str:
     if isinstance(value, list):
         if all(not isinstance(v, dict | list) for v in value):
             return _e(", ".join(str(v) for v in value)) if value else "<span class=muted>none</span>"
-        return "".join(f"<div>{_value(v)}</div>" for v in value)
+        return "".join(f"<div class=item>{_value(v)}</div>" for v in value)
     if value is None:
         return "<span class=muted>not recorded</span>"
     if isinstance(value, bool):
@@ -75,17 +76,27 @@ def _meaning(key: str, value: Any) -> Any:
 
 
 @lru_cache(maxsize=16)
-def _instants(record_type: str) -> frozenset[str]:
-    """The record type's fields that hold an instant or a date (to show as a person reads them)."""
+def _typed_fields(record_type: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The record type's fields that hold an instant or a date, and those that hold codes from a
+    code list (or lists of them): each to show as a person reads it."""
     kind = KINDS.get(record_type)
     if kind is None:
-        return frozenset()
+        return frozenset(), frozenset()
     properties = kind.schema.model_json_schema()["properties"]
-    return frozenset(
-        name
-        for name, spec in properties.items()
-        if any(s.get("format") in ("date-time", "date") for s in (spec, *spec.get("anyOf", ())))
-    )
+    kinds = {name: (spec, *spec.get("anyOf", ())) for name, spec in properties.items()}
+    instants = {n for n, specs in kinds.items() if any(s.get("format") in ("date-time", "date") for s in specs)}
+    coded = {n for n, specs in kinds.items() if any("enum" in s or "enum" in s.get("items", {}) for s in specs)}
+    return frozenset(instants), frozenset(coded)
+
+
+def _shown(key: str, value: Any, instants: frozenset[str], coded: frozenset[str], tz: tzinfo) -> Any:
+    if not value:
+        return value
+    if key in instants:
+        return _when(value, tz)
+    if key in coded:
+        return [label(v) for v in value] if isinstance(value, list) else label(value)
+    return value
 
 
 def _as_identity(person: dict[str, Any], identity: dict[str, Any] | None) -> Any:
@@ -154,8 +165,8 @@ def _counts(out: dict[str, Any]) -> str:
 def _record(record: dict[str, Any], identity: dict[str, Any] | None, tz: tzinfo) -> str:
     history = ", ".join(f"v{v['version']} received {_e(_when(v['received_at'], tz))}" for v in record["versions"])
     amended = f" <span class=amended>amended: version {_e(record['version'])}</span>" if record["amended"] else ""
-    instants = _instants(record["record_type"])
-    fields = {key: _when(value, tz) if key in instants and value else value for key, value in record["fields"].items()}
+    instants, coded = _typed_fields(record["record_type"])
+    fields = {key: _shown(key, value, instants, coded, tz) for key, value in record["fields"].items()}
     if isinstance(fields.get("person"), dict):
         fields["person"] = _as_identity(fields["person"], identity)
     if isinstance(fields.get("persons"), list):  # an incident's people: the child is its subject

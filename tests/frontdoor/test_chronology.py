@@ -152,7 +152,9 @@ def test_the_html_page_gives_the_childs_age_dates_as_dates_and_initials_in_capit
     age = age_on(born, datetime.now(ZoneInfo("Europe/London")).date())
     assert f"<h1>{child['given_name']} {child['family_name']}, age {age}</h1>" in page
     assert f"<dt>date of birth</dt><dd>{born:%d %b %Y} <span class=muted>(age {age})</span></dd>" in page
-    assert "<dt>started on</dt><dd>Thu 01 Oct 2026</dd>" in _article(page, out["id"])
+    article = _article(page, out["id"])
+    assert "<dt>started on</dt><dd>Thu 01 Oct 2026</dd>" in article
+    assert "<dt>order type</dt><dd>referral order</dd>" in article  # a code, read as words
     assert "<dt>NHS number</dt>" in page and "<dt>YJS ID</dt>" in page and "<dt>RoSH level</dt>" in page
     # The JSON keeps the date of birth as it was recorded, and no age.
     identity = record_of(client, auth, out["children"][0]["child_id"]).json()["identity"]
