@@ -175,9 +175,8 @@ def _child_cells(child: dict[str, Any], tz: ZoneInfo) -> list[object]:
         facts.append(f"{_e(child['prior_incidents_90d'])} prior incident(s) in 90 days")
     if child.get("open_yjs_case"):
         case = child["open_yjs_case"]
-        facts.append(
-            f"open YJS case ({_e(case['held_by'])}" + (f", since {_e(case['since'])})" if "since" in case else ")")
-        )
+        since = f", since {_when(case['since'], tz)}" if "since" in case else ""
+        facts.append(f"open YJS case ({_code(case['held_by'])}{since})")
     if child.get("ae_attendance"):
         ae = child["ae_attendance"]
         detail = ", ".join(_code(ae[k]) for k in ("assault_method", "injury_severity") if ae.get(k))
@@ -190,7 +189,7 @@ def _child_cells(child: dict[str, Any], tz: ZoneInfo) -> list[object]:
     if child.get("school_urn"):
         facts.append(f"school URN {_e(child['school_urn'])}")
     if child.get("earlier_shield_discussions"):
-        facts.append("discussed " + ", ".join(_e(d.isoformat()) for d in child["earlier_shield_discussions"][:6]))
+        facts.append("discussed " + ", ".join(_when(d, tz) for d in child["earlier_shield_discussions"][:6]))
     if child.get("open_actions"):
         facts.append(f"{len(child['open_actions'])} open action(s)")
     role = _e(child.get("role", ""))
@@ -303,7 +302,7 @@ def to_html(briefing: dict[str, Any], tz: ZoneInfo) -> str:
         sections.append("<h2>A&amp;E attendances after assault</h2>")
         sections.append(_ae_html(briefing["ae_attendances"], tz))
     if "missing_ppns" in briefing:
-        sections.append(f"<h2>No PPN within {_e(briefing['ppn_window_hours'])} hours</h2>")
+        sections.append(f"<h2>No PPN within {briefing['ppn_window_hours']:g} hours</h2>")
         rows = [
             (
                 [

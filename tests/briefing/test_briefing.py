@@ -233,8 +233,12 @@ def test_the_html_page_leaves_out_the_ae_columns_the_role_may_not_read(client, a
     assert "<th>method</th>" not in chair and "<th>injury</th>" not in chair  # not an empty column
     health = ae_section(briefing(client, auth, POLICY, role="shield_member", agency="health", format="html").text)
     assert "<th>method</th>" in health and "<th>injury</th>" in health and "knife" in health
-    # Codes read as words, as in the rest of the page.
+    # Codes read as words, and dates as dates, as in the rest of the page.
     assert "<td>in contact</td>" in chair and "in_contact" not in chair
+    page = briefing(client, auth, POLICY, format="html").text
+    assert "open YJS case (YJS, since Mon 01 Jun 2026)" in page
+    assert "discussed Mon 02 Nov 2026, Wed 21 Oct 2026" in page
+    assert "<h2>No PPN within 24 hours</h2>" in page
 
 
 def test_the_html_page_is_self_contained_printable_and_escapes_free_text(client, auth, night):
