@@ -91,8 +91,11 @@ def _pct(rate: float | None) -> str:
     return "–" if rate is None else f"{100 * rate:.1f}%"
 
 
-def _num(value: float | None, suffix: str = "") -> str:
-    return "–" if value is None else f"{value:g}{suffix}"
+def _num(value: float | None, digits: int | None = None) -> str:
+    """A figure for the page: with ``digits`` decimals, so that a column's figures line up."""
+    if value is None:
+        return "–"
+    return f"{value:g}" if digits is None else f"{value:.{digits}f}"
 
 
 def _bar(rate: float | None, width: int = 160) -> str:
@@ -118,7 +121,7 @@ def _summary(report: QualityReport) -> str:
         ("Self-defined ethnicity recorded", f"{o.ethnicity_recorded.count} ({_pct(o.ethnicity_recorded.rate)})"),
         (
             "Hours from incident to submission",
-            f"median {_num(delay.median_hours)}, 90th percentile {_num(delay.p90_hours)} "
+            f"median {_num(delay.median_hours, 1)}, 90th percentile {_num(delay.p90_hours, 1)} "
             f"(over {delay.measured} PPNs with an incident time)",
         ),
         (
@@ -152,8 +155,8 @@ def _groups(report: QualityReport) -> str:
         f"<tr><td>{_e(g.group or NOT_RECORDED)}</td><td class='n'>{g.ppns}</td>"
         f"<td class='n'>{_e(_pct(g.no_findings.rate))}</td><td>{_bar(g.no_findings.rate, 120)}</td>"
         f"<td class='n'>{_e(_pct(g.ethnicity_recorded.rate))}</td>"
-        f"<td class='n'>{_e(_num(g.submission_delay.median_hours))}</td>"
-        f"<td class='n'>{_e(_num(g.submission_delay.p90_hours))}</td></tr>"
+        f"<td class='n'>{_e(_num(g.submission_delay.median_hours, 1))}</td>"
+        f"<td class='n'>{_e(_num(g.submission_delay.p90_hours, 1))}</td></tr>"
         for g in report.groups
     )
     matrix_head = "<tr><th>Rule</th>" + "".join(
@@ -193,10 +196,10 @@ def _disproportionality(report: QualityReport) -> str:
         "<th></th></tr>"
     )
     rows = "".join(
-        f"<tr><td>{_e(g.group)}</td><td class='n'>{_e(_num(g.reference_percent))}</td>"
-        f"<td class='n'>{g.ppn_children}</td><td class='n'>{_e(_num(g.ppn_percent))}</td>"
-        f"<td class='n'>{_e(_num(g.ppn_ratio))}</td><td class='n'>{g.incident_children}</td>"
-        f"<td class='n'>{_e(_num(g.incident_percent))}</td><td class='n'>{_e(_num(g.incident_ratio))}</td>"
+        f"<tr><td>{_e(g.group)}</td><td class='n'>{_e(_num(g.reference_percent, 1))}</td>"
+        f"<td class='n'>{g.ppn_children}</td><td class='n'>{_e(_num(g.ppn_percent, 1))}</td>"
+        f"<td class='n'>{_e(_num(g.ppn_ratio, 2))}</td><td class='n'>{g.incident_children}</td>"
+        f"<td class='n'>{_e(_num(g.incident_percent, 1))}</td><td class='n'>{_e(_num(g.incident_ratio, 2))}</td>"
         f"<td>{chart(g.reference_percent, g.ppn_percent, g.incident_percent)}</td></tr>"
         for g in d.groups
     )

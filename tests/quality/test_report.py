@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -233,6 +234,15 @@ def test_csv_cells_cannot_run_as_formulas(client, auth, lead):
     text = client.get(URL, params={"group_by": "team", "format": "csv"}, headers=lead).text
     groups = {row[1] for row in csv.reader(io.StringIO(text)) if row[0] == "group"}
     assert groups == {'\'=HYPERLINK("http://x.test","click")'}
+
+
+def test_html_figures_have_the_same_decimals_down_a_column(client, lead, known):
+    page = client.get(URL, params={"format": "html"}, headers=lead).text
+    black = page[page.index("<tr><td>Black</td>") :]
+    cells = re.findall(r"<td class='n'>([^<]*)</td>", black[: black.index("</tr>")])
+    assert cells[3] == "8.33"  # the PPN ratio, 8.333 in the CSV: two decimals like the others
+    assert all(re.fullmatch(r"\d+\.\d", cells[i]) for i in (0, 2, 5))  # percentages: one decimal
+    assert "90th percentile 26.0 " in page
 
 
 def test_html_is_printable_self_contained_and_escaped(client, auth, lead, known):
