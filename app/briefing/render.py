@@ -12,7 +12,7 @@ import csv
 import io
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from itertools import groupby
 from typing import Any
@@ -146,6 +146,8 @@ table{border-collapse:collapse;width:100%;margin:.3rem 0 .8rem}
 th,td{border:1px solid #b1b4b6;padding:.2rem .4rem;text-align:left;vertical-align:top}
 th{background:#f3f2f1} .muted{color:#505a5f} .n{text-align:right;font-variant-numeric:tabular-nums}
 .incident{page-break-inside:avoid;margin-bottom:.6rem}
+.incident table{table-layout:fixed} .incident th:nth-child(1){width:6.5em} .incident th:nth-child(2){width:9em}
+.incident th:nth-child(3){width:3em}
 .flag{font-weight:700;color:#d4351c} .overdue td{background:#fde8e6}
 @page{size:A4 portrait;margin:12mm}
 @media print{body{margin:0;font-size:10px} *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
@@ -203,6 +205,19 @@ def _child_cells(child: dict[str, Any], tz: ZoneInfo) -> list[object]:
     ]
 
 
+# A weapon or an injury alone ("none", "other", "minor") does not say which it is.
+_WEAPON_WORDS = {"none": "no weapon", "unknown": "weapon unknown", "other": "other weapon"}
+
+
+def _what(incident: dict[str, Any]) -> Iterator[str]:
+    if incident.get("category"):
+        yield _code(incident["category"])
+    if weapon := incident.get("weapon"):
+        yield _e(_WEAPON_WORDS.get(weapon) or label(weapon))
+    if injury := incident.get("injury_severity"):
+        yield _e("no injury" if injury == "none" else f"{label(injury)} injury")
+
+
 def _incidents_html(incidents: list[dict[str, Any]], tz: ZoneInfo) -> str:
     parts = []
 
@@ -217,7 +232,7 @@ def _incidents_html(incidents: list[dict[str, Any]], tz: ZoneInfo) -> str:
         parts.append(f"<h3>{_e(district)} <span class='muted'>({len(items)})</span></h3>")
         for incident in items:
             where = incident.get("location", {}).get("ward") or ""
-            what = " · ".join(_code(incident[k]) for k in ("category", "weapon", "injury_severity") if incident.get(k))
+            what = " · ".join(_what(incident))
             late = ' <span class="flag">reported late</span>' if incident["reported_late"] else ""
             head = f"<b>{_when(incident.get('occurred_at'), tz)}</b> {_e(where)} — {what}{late}"
             if incident.get("crime_ref"):

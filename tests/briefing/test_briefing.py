@@ -239,6 +239,8 @@ def test_the_html_page_leaves_out_the_ae_columns_the_role_may_not_read(client, a
     assert "open YJS case (YJS, since Mon 01 Jun 2026)" in page
     assert "discussed Mon 02 Nov 2026, Wed 21 Oct 2026" in page
     assert "<h2>No PPN within 24 hours</h2>" in page
+    # A weapon or an injury says which it is: "serious" alone could be either.
+    assert "robbery · knife · serious injury" in page
 
 
 def test_the_html_page_is_self_contained_printable_and_escapes_free_text(client, auth, night):
