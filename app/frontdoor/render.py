@@ -135,11 +135,12 @@ def _flags(out: dict[str, Any], by_id: dict[str, dict[str, Any]], tz: tzinfo) ->
     if not out["flags"]:
         return "<h2>Flags</h2><p class=muted>No flags raised by the records you may read.</p>"
     items = []
+    # Newest first, as the chronology below runs.
+    place = {rid: n for n, rid in enumerate(by_id)}
     for flag in out["flags"]:
         links = ", ".join(
             f'<a href="#r-{_e(rid)}">{_e(_title(by_id[rid]))} {_e(_when(by_id[rid]["event_at"], tz))}</a>'
-            for rid in flag["record_ids"]
-            if rid in by_id
+            for rid in sorted((r for r in flag["record_ids"] if r in by_id), key=place.__getitem__)
         )
         items.append(
             f"<li><strong>{_e(flag['message'])}</strong> <span class=code>{_e(flag['code'])}</span>"

@@ -237,3 +237,32 @@ def test_a_record_whose_description_of_the_child_the_role_may_not_read_does_not_
     page = to_html(out, "Europe/London", datetime(2026, 11, 30, 8, 30, tzinfo=UTC))
     assert "as in Identity above" not in page
     assert "<h3>Sun 01 Nov 2026 09:00 · Police protection notification" in page  # GMT again by November
+
+
+def test_a_flags_records_are_listed_newest_first_like_the_chronology():
+    from app.frontdoor.render import to_html
+
+    def record(rid: str, day: int) -> dict:
+        return {
+            "id": rid,
+            "record_type": "incident",
+            "agency": "police",
+            "source_ref": rid,
+            "version": 1,
+            "amended": False,
+            "versions": [{"version": 1, "received_at": f"2026-11-{day:02d}T10:00:00Z"}],
+            "event_at": f"2026-11-{day:02d}T09:00:00Z",
+            "fields": {},
+        }
+
+    out = {
+        "child_id": "c1",
+        "identity": None,
+        "break_glass": False,
+        "flags": [{"code": "repeat_incidents", "message": "3 or more", "record_ids": ["r-2", "r-20", "r-9"]}],
+        "counts": {},
+        "records": [record("r-20", 20), record("r-9", 9), record("r-2", 2)],  # the chronology: newest first
+    }
+    page = to_html(out, "Europe/London", datetime(2026, 11, 30, 8, 30, tzinfo=UTC))
+    flags = page[page.index("<h2>Flags</h2>") : page.index("</ul>")]
+    assert flags.index("Fri 20 Nov") < flags.index("Mon 09 Nov") < flags.index("Mon 02 Nov")
