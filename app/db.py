@@ -864,8 +864,9 @@ def bulk_loading(db: Database) -> Iterator[BulkLoad]:
     checkpoint: a thread of its own (``_Checkpointer``) copies committed pages into the database
     instead, on the other core, while the import goes on. In the commit, that copy was 5% of an
     import's time. ``settle`` keeps the WAL to about ``WAL_LIMIT_BYTES``, and the import's own
-    transactions leave the WAL file at its size rather than cutting it to ``WAL_KEEP_BYTES``. The connection's own
-    setting comes back when it returns to the pool, so only the import's transactions go without.
+    transactions leave the WAL file at its size rather than cutting it to ``WAL_KEEP_BYTES``. The
+    connection's own settings (both) come back when it returns to the pool, so only the import's
+    transactions go without.
     Durability is unchanged: WAL with synchronous=NORMAL.
     PostgreSQL: nothing; its shared buffers and checkpoints are the server's.
     """
