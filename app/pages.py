@@ -47,6 +47,13 @@ def label(name: str) -> str:
     return " ".join(_INITIALS.get(word, word) for word in name.split("_"))
 
 
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """``number`` of ``noun`` as a sentence says it: "no prior incidents", "1 prior incident"."""
+    if number == 1:
+        return f"1 {noun}"
+    return f"{number or 'no'} {plural or noun + 's'}"
+
+
 def local_time(value: datetime | date | str | None, tz: tzinfo, fmt: str = DAY_TIME) -> str:
     """An instant in local time as a person reads it, a date as a date. Strings are ISO 8601, as
     the JSON bodies carry them."""

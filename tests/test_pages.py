@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.pages import csv_cell, html_page, html_text, local_time
+from app.pages import counted, csv_cell, html_page, html_text, local_time
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -53,3 +53,10 @@ def test_the_page_escapes_its_title_and_fetches_nothing():
     page = html_page("Child <b>", "body{}", "<p>x</p>")
     assert "<title>Child &lt;b&gt;</title>" in page and "<p>x</p></body></html>" in page
     assert "<script" not in page and "http" not in page
+
+
+def test_a_count_reads_as_a_sentence_says_it():
+    assert counted(0, "prior incident") == "no prior incidents"
+    assert counted(1, "prior incident") == "1 prior incident"
+    assert counted(3, "open action") == "3 open actions"
+    assert counted(2, "child", "children") == "2 children"

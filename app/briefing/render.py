@@ -18,7 +18,7 @@ from itertools import groupby
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app.pages import csv_cell, html_page, label, local_time
+from app.pages import counted, csv_cell, html_page, label, local_time
 from app.pages import html_text as _e
 
 NOT_RECORDED = "(area not recorded)"
@@ -174,7 +174,7 @@ def _ppn_text(ppn: dict[str, Any], tz: ZoneInfo) -> str:
 def _child_cells(child: dict[str, Any], tz: ZoneInfo) -> list[object]:
     facts = []
     if "prior_incidents_90d" in child:
-        facts.append(f"{_e(child['prior_incidents_90d'])} prior incident(s) in 90 days")
+        facts.append(counted(child["prior_incidents_90d"], "prior incident") + " in 90 days")
     if child.get("open_yjs_case"):
         case = child["open_yjs_case"]
         since = f", since {_when(case['since'], tz)}" if "since" in case else ""
@@ -193,7 +193,7 @@ def _child_cells(child: dict[str, Any], tz: ZoneInfo) -> list[object]:
     if child.get("earlier_shield_discussions"):
         facts.append("discussed " + ", ".join(_when(d, tz) for d in child["earlier_shield_discussions"][:6]))
     if child.get("open_actions"):
-        facts.append(f"{len(child['open_actions'])} open action(s)")
+        facts.append(counted(len(child["open_actions"]), "open action"))
     role = _e(child.get("role", ""))
     if child.get("arrested"):
         role += ' <span class="flag">arrested</span>'
@@ -298,7 +298,7 @@ def to_html(briefing: dict[str, Any], tz: ZoneInfo) -> str:
     window = briefing["window"]
     sections = [
         f"<h1>Project Shield daily briefing: {_e(briefing['date'].strftime('%A %d %B %Y'))}</h1>",
-        f'<p class="muted">Since the meeting on {_e(window["previous_meeting"].isoformat())}: '
+        f'<p class="muted">Since the meeting on {_when(window["previous_meeting"], tz)}: '
         f"{_when(window['from'], tz)} to {_when(window['to'], tz)} ({_e(window['timezone'])}). "
         f"Generated {_when(briefing['generated_at'], tz)}. OFFICIAL-SENSITIVE: for the meeting only; "
         "children by id, age and area, never name or address.</p>",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
@@ -238,6 +239,10 @@ def test_the_html_page_leaves_out_the_ae_columns_the_role_may_not_read(client, a
     page = briefing(client, auth, POLICY, format="html").text
     assert "open YJS case (YJS, since Mon 01 Jun 2026)" in page
     assert "discussed Mon 02 Nov 2026, Wed 21 Oct 2026" in page
+    # Counts read as a sentence would say them (Aisha has two, Kyle none).
+    assert "2 prior incidents in 90 days" in page and "no prior incidents in 90 days" in page
+    assert "(s)" not in page
+    assert re.search(r"Since the meeting on [A-Z][a-z]{2} \d{2} [A-Z][a-z]{2} \d{4}: ", page)
     assert "<h2>No PPN within 24 hours</h2>" in page
     # A weapon or an injury says which it is: "serious" alone could be either.
     assert "robbery · knife · serious injury" in page
