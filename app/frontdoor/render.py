@@ -13,7 +13,7 @@ from app.pages import html_page, label
 from app.pages import html_text as _e
 from app.pages import local_time as _when
 from app.records.checks import age_on
-from app.records.codes import OFFICER_DEFINED, SDE_CODES
+from app.records.codes import OFFICER_DEFINED, SCHEME_NAMES, SDE_CODES
 from app.records.kinds import KINDS
 
 # Served with the page: nothing may load or run, styles are inline.
@@ -35,10 +35,22 @@ display:grid;grid-template-columns:max-content 1fr;gap:.1rem .8rem}dt{font-weigh
 """
 
 
+# Field names whose words alone would leave a reader guessing: an incident person's ``subject``
+# flag says whether that person is this child; ethnicity keeps the code as the agency recorded it
+# beside the 18+1 code it maps to, and the scheme it came in.
+_NAMES = {
+    "subject": "this child",
+    "self_defined": "self-defined, as recorded",
+    "self_defined_code": "self-defined, 18+1 code",
+    "self_defined_scheme": "recorded in",
+    "officer_defined": "officer-defined",
+}
+
+
 # Field names come from the record schemas, a small set, and a record page labels thousands of values.
 @lru_cache(maxsize=1024)
 def _label(name: str) -> str:
-    return _e(label(name))
+    return _e(_NAMES.get(name) or label(name))
 
 
 class _Markup(str):
@@ -62,7 +74,11 @@ def _value(value: Any) -> str:
 
 
 # Codes a reader should not have to look up: shown with what they mean.
-_MEANINGS = {"self_defined_code": SDE_CODES, "officer_defined": OFFICER_DEFINED}
+_MEANINGS = {
+    "self_defined_code": SDE_CODES,
+    "officer_defined": OFFICER_DEFINED,
+    "self_defined_scheme": SCHEME_NAMES,
+}
 
 
 def _dl(fields: dict[str, Any]) -> str:

@@ -153,6 +153,12 @@ def _ons_code(value: str) -> str | None:
 
 
 EthnicityScheme = Literal["police_18_1", "nhs", "dfe", "ons_2021"]
+SCHEME_NAMES: dict[str, str] = {
+    "police_18_1": "police 18+1",
+    "nhs": "NHS ethnic category",
+    "dfe": "DfE school census",
+    "ons_2021": "ONS 2021 census",
+}
 
 
 def normalise_self_defined(raw: str) -> tuple[str, EthnicityScheme]:

@@ -4,10 +4,12 @@ with each record's versions; the HTML page; the audit row."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import get_args
 from zoneinfo import ZoneInfo
 
 from app.policy.loader import load_policy
 from app.records.checks import age_on
+from app.records.codes import SCHEME_NAMES, EthnicityScheme
 from tests.conftest import ROOT
 from tests.seeding import (
     ae_body,
@@ -181,6 +183,36 @@ def test_the_html_page_shows_only_where_a_record_describes_the_child_differently
     assert "as in Identity above</span>" in new and "except" not in new
     # Every value of the child still shows once: the culture notes in the Identity section.
     assert page.count(child["culture_notes"]) == 1
+
+
+def test_the_html_page_names_the_fields_a_reader_would_otherwise_have_to_guess(client, auth, db):
+    child = full_person()
+    other = full_person(
+        given_name="Kyle",
+        family_name="Brown",
+        date_of_birth="2010-05-02",
+        identifiers={"police_person_id": "WYP-P-99"},
+        ethnicity={"self_defined": "WBRI", "officer_defined": "IC1"},
+    )
+    out = post(client, auth, "incident", incident_body(other, child))  # the child is the suspect
+    [mine] = [c for c in out["children"] if c["role"] == "suspect"]
+    page = record_of(client, auth, mine["child_id"], format="html").text
+    article = _article(page, out["id"])
+    # Which of an incident's people is this child, said in those words, once per person; the
+    # other person's description is not the front door's to read.
+    assert article.count("<dt>this child</dt><dd>no</dd>") == 1
+    assert article.count("<dt>this child</dt><dd>yes</dd>") == 1
+    assert "<dt>subject</dt>" not in article and "Kyle" not in page
+    # Ethnicity: the code as recorded, the 18+1 code it maps to, and the scheme in words.
+    identity = page[page.index("<h2>Identity</h2>") : page.index("<h2>Chronology")]
+    assert "<dt>self-defined, as recorded</dt><dd>A3</dd>" in identity
+    assert "<dt>self-defined, 18+1 code</dt><dd>A3: Asian - Bangladeshi</dd>" in identity
+    assert "<dt>recorded in</dt><dd>police_18_1: police 18+1</dd>" in identity
+    assert "<dt>officer-defined</dt><dd>IC4: Asian - Indian subcontinent</dd>" in identity
+
+
+def test_every_ethnicity_scheme_has_a_name_for_the_page():
+    assert set(SCHEME_NAMES) == set(get_args(EthnicityScheme))
 
 
 def test_the_html_page_shows_only_what_the_role_reads(client, auth, db):
