@@ -35,6 +35,13 @@ def _when(value: datetime | date | None, tz: ZoneInfo) -> str:
     return _e(local_time(value, tz, _SHORT))
 
 
+def _age(entry: dict[str, Any]) -> str:
+    """A child's age; one with no date of birth on any record says so (absent: the role may not read it)."""
+    if "age" in entry and entry["age"] is None:
+        return '<span class="muted">not known</span>'
+    return _e(entry.get("age", ""))
+
+
 def _code(value: str | None) -> str:
     """A code from a code list as words: "life_threatening" reads "life threatening"."""
     return _e(label(value)) if value else ""
@@ -200,7 +207,7 @@ def _child_cells(child: dict[str, Any], tz: ZoneInfo) -> list[object]:
     return [
         f'<span class="muted">{_e(child["child_id"][:8])}</span>',
         role,
-        _e(child.get("age", "")),
+        _age(child),
         "<br>".join(facts),
     ]
 
@@ -284,7 +291,7 @@ def _ae_html(attendances: list[dict[str, Any]], tz: ZoneInfo) -> str:
             [
                 _when(a.get("arrived_at"), tz),
                 _e(a["child_id"][:8]),
-                _e(a.get("age", "")),
+                _age(a),
             ]
             + [_code(a[key]) if a.get(key) is not None else _NOT_RECORDED_CELL for _, key in shown],
             "",
@@ -309,7 +316,7 @@ def to_html(briefing: dict[str, Any], tz: ZoneInfo) -> str:
     if "cumulative_harm" in briefing:
         sections.append("<h2>Cumulative harm: three or more incidents in 90 days</h2>")
         rows = [
-            ([_e(c["child_id"][:8]), _e(c.get("age", "")), _e(c.get("incidents_90d", ""))], "")
+            ([_e(c["child_id"][:8]), _age(c), _e(c.get("incidents_90d", ""))], "")
             for c in briefing["cumulative_harm"]
         ]
         sections.append(_table(["child", "age", "incidents in 90 days"], rows) if rows else "<p>None.</p>")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import shutil
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
@@ -242,7 +241,7 @@ def test_the_html_page_leaves_out_the_ae_columns_the_role_may_not_read(client, a
     # Counts read as a sentence would say them (Aisha has two, Kyle none).
     assert "2 prior incidents in 90 days" in page and "no prior incidents in 90 days" in page
     assert "(s)" not in page
-    assert re.search(r"Since the meeting on [A-Z][a-z]{2} \d{2} [A-Z][a-z]{2} \d{4}: ", page)
+    assert "Since the meeting on Mon 09 Nov 2026: " in page
     assert "<h2>No PPN within 24 hours</h2>" in page
     # A weapon or an injury says which it is: "serious" alone could be either.
     assert "robbery · knife · serious injury" in page
@@ -257,6 +256,29 @@ def test_the_html_page_is_self_contained_printable_and_escapes_free_text(client,
     assert "<script" not in page.lower() and "src=" not in page and "href=" not in page
     assert "@page" in page and "A4" in page
     assert page.index(">LS6 <") < page.index(">LS9 <")  # grouped by area
+
+
+def test_a_child_whose_age_no_record_gives_reads_not_known(client, auth, night):
+    unknown = full_person(identifiers={"nhs_number": nhs_number()}, given_name="Dee", date_of_birth=None)
+    known = full_person(identifiers={"nhs_number": nhs_number()}, given_name="Eve")
+    out = post(
+        client,
+        auth,
+        "incident",
+        {
+            **_incident_with_ward("Burmantofts", night),
+            "persons": [
+                {"role": "victim", "arrested": False, "person": unknown},
+                {"role": "suspect", "arrested": False, "person": known},
+            ],
+        },
+    )
+    dee = next(c["child_id"] for c in out["children"] if c["role"] == "victim")
+    assert _child(_incident(briefing(client, auth, POLICY).json(), out["id"]), dee)["age"] is None
+    page = briefing(client, auth, POLICY, format="html").text
+    row = page[page.index(f">{dee[:8]}<") :]
+    row = row[: row.index("</tr>")]
+    assert '<span class="muted">not known</span>' in row
 
 
 def test_csv_is_one_row_per_incident_child_with_formula_cells_neutralised(client, auth, night):
