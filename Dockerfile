@@ -22,4 +22,5 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 \
     CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status == 200 else 1)"
 # A token secret (SHIELD_JWT_SECRET) or key set (SHIELD_JWT_JWKS) must be provided at run time.
-CMD ["sh", "-c", "shield migrate && exec uvicorn --factory app.main:app_factory --host 0.0.0.0 --port 8000 --no-access-log"]
+# `shield serve` migrates the database, then serves, logging JSON lines from its first line.
+CMD ["shield", "serve", "--host", "0.0.0.0", "--port", "8000"]

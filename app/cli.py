@@ -290,7 +290,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         settings = replace(_dev_settings(settings), api_docs=True)
     settings.check_can_serve()
     configure_logging(settings.log_level)
-    upgrade(settings.database_url)
+    upgrade(settings.database_url, alembic_logging=False)
     if args.demo:
         _load_demo_once(settings, args.demo_records)
     app = create_app(settings)

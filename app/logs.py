@@ -54,10 +54,15 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+    # Our access line (``RequestLog``) replaces uvicorn's, which would log query strings: off here
+    # too, for a server started as ``uvicorn --factory`` without ``--no-access-log``.
+    uvicorn_access = logging.getLogger("uvicorn.access")
+    uvicorn_access.handlers[:] = []
+    uvicorn_access.disabled = True
 
 
 class Observer(Protocol):

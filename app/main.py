@@ -16,7 +16,7 @@ from app.config import Settings, get_settings
 from app.db import Database
 from app.errors import install_handlers, install_openapi
 from app.frontdoor import router as frontdoor
-from app.logs import RequestLog
+from app.logs import RequestLog, configure_logging
 from app.metrics import install_metrics
 from app.middleware import RequestGuard
 from app.navigator import router as navigator
@@ -83,7 +83,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
 
 def app_factory() -> FastAPI:
-    """Entry point for ``uvicorn --factory app.main:app_factory``."""
+    """Entry point for ``uvicorn --factory app.main:app_factory``. uvicorn has set its own logging
+    up by now; the service's JSON lines replace it, as under ``shield serve``."""
     settings = get_settings()
     settings.check_can_serve()
+    configure_logging(settings.log_level)
     return create_app(settings)

@@ -23,16 +23,20 @@ def _project_root() -> Path:
 ROOT = _project_root()
 
 
-def alembic_config(url: str | None = None) -> Config:
+def alembic_config(url: str | None = None, alembic_logging: bool = True) -> Config:
+    """``alembic_logging``: let migrations/env.py set the process's logging up from alembic.ini
+    (plain lines on stderr, the root logger at WARNING), as the command-line tools want. A server
+    that has set up its own (``shield serve``: JSON lines) passes False, or it would lose them."""
     cfg = Config(str(ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg.attributes["configure_logger"] = alembic_logging
     if url:
         cfg.attributes["url"] = url
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+def upgrade(url: str, revision: str = "head", alembic_logging: bool = True) -> None:
+    command.upgrade(alembic_config(url, alembic_logging), revision)
 
 
 def downgrade(url: str, revision: str = "base") -> None:

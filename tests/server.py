@@ -24,7 +24,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(database_url: str, port: int, log_path: Path) -> tuple[subprocess.Popen[bytes], Any]:
+def start_server(
+    database_url: str, port: int, log_path: Path, entry: str = "uvicorn"
+) -> tuple[subprocess.Popen[bytes], Any]:
+    """Serve ``database_url`` on loopback, its stderr (where the service logs) in ``log_path``.
+    ``entry``: "uvicorn" (``uvicorn --factory app.main:app_factory``, one worker) or "shield"
+    (``shield serve``, which migrates first and prints its banner on stdout, not kept here)."""
     env = {
         **os.environ,
         "SHIELD_DATABASE_URL": database_url,
@@ -32,25 +37,17 @@ def start_server(database_url: str, port: int, log_path: Path) -> tuple[subproce
         "SHIELD_POLICY_DIR": str(ROOT / "policies"),
     }
     env.pop("SHIELD_JWT_JWKS", None)
+    commands = {
+        "uvicorn": ["-m", "uvicorn", "--factory", "app.main:app_factory", "--workers", "1"],
+        "shield": ["-m", "app.cli", "serve"],
+    }
     log = log_path.open("wb")
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "app.main:app_factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
+        [sys.executable, *commands[entry], "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT,
         env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
     )
     return proc, log
 

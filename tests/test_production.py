@@ -9,6 +9,7 @@ import logging
 import uuid
 from dataclasses import replace
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -20,6 +21,7 @@ from app.logs import JSONFormatter
 from app.main import create_app
 from app.records.models import Record
 from tests.factories import NHS_A, incident, person
+from tests.server import free_port, start_server, stop, wait_until_up
 
 DOCS = ("/docs", "/redoc", "/openapi.json")
 
@@ -256,6 +258,29 @@ def test_an_exception_is_logged_by_type_and_frames_not_message(captured_logs):
     [line] = [json.loads(x) for x in captured_logs.getvalue().splitlines()]
     assert line["exc_type"] == "ValueError" and "raise ValueError" in line["stack"]
     assert "Zainab" not in captured_logs.getvalue()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("entry", ["shield", "uvicorn"])
+def test_a_real_server_logs_only_json_lines_from_its_first_one(db, database_url, tmp_path, entry):
+    """``shield serve`` (the image's command) and ``uvicorn --factory``: the migration's lines,
+    uvicorn's own and one access line per request, all JSON, with no query string in them. The
+    migration used to set Alembic's plain logging up over ours and silence every access line."""
+    port, log_path = free_port(), tmp_path / "server.log"
+    proc, log = start_server(database_url, port, log_path, entry)
+    try:
+        wait_until_up(proc, f"http://127.0.0.1:{port}", log_path)
+        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/actions?status=Zainab").status_code == 401
+    finally:
+        stop(proc)
+        log.close()
+    text = log_path.read_text()
+    lines = [json.loads(line) for line in text.splitlines()]  # every line: one JSON object
+    loggers = {line["logger"] for line in lines}
+    assert "uvicorn.error" in loggers and (entry != "shield" or "alembic.runtime.migration" in loggers)
+    access = [line for line in lines if line["logger"] == "shield.access" and line["route"] == "/api/v1/actions"]
+    assert [(a["method"], a["status"]) for a in access] == [("GET", 401)]
+    assert "Zainab" not in text
 
 
 # ---- Metrics -------------------------------------------------------------------------------------
