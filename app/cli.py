@@ -348,7 +348,10 @@ def _example_child(settings: Settings) -> str | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="shield", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="shield",
+        description="Shield: multi-agency information sharing about children affected by serious youth violence.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="migrate the database, then serve the API")
