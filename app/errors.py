@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -21,6 +22,8 @@ from app.audit.service import actor_of, record_alone, refuse_read
 
 log = logging.getLogger("shield.errors")
 
+# What a 503 from a database that did not answer tells the client to wait before trying again.
+DATABASE_RETRY_AFTER_SECONDS = 2
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "urn:shield:problem:"
 
@@ -167,6 +170,30 @@ def install_handlers(app: FastAPI) -> None:
         problem = ProblemError(exc.status_code, title, detail, kind=kind, headers=dict(exc.headers or {}))
         return problem_response(problem, request_id(request))
 
+    @app.exception_handler(DBAPIError)
+    async def _database_unavailable(request: Request, exc: DBAPIError) -> JSONResponse:
+        # The database restarting or failing over, or (SQLite) a write lock held past the busy
+        # timeout: the service is unavailable for a moment, not broken. Nothing went out, and the
+        # audit is in the same database, so there is nothing to record it in. The pool has
+        # already replaced a connection the database closed. Any other database error is a bug.
+        if not (isinstance(exc, OperationalError) or exc.connection_invalidated):
+            return await _unexpected(request, exc)
+        log.warning(
+            "database unavailable (%s) on %s %s",
+            type(exc.orig).__name__,
+            request.method,
+            request.url.path,
+            extra={"request_id": request_id(request)},
+        )
+        problem = ProblemError(
+            503,
+            "Database unavailable",
+            "the database did not answer; try again shortly",
+            kind="database-unavailable",
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
+        return problem_response(problem, request_id(request))
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # The log carries the exception type and request id only: messages can hold personal data.
@@ -231,8 +258,10 @@ _DESCRIPTIONS = {
     415: "Content-Type is not application/json",
     422: "Invalid request; `errors` names each field",
     429: "Too many different children read in the last hour; see Retry-After",
+    503: "The database did not answer; try again after Retry-After seconds",
 }
 _PROBLEM_SCHEMA = {"$ref": "#/components/schemas/Problem"}
+_RETRY_AFTER = {429: "Seconds until the read would be allowed", 503: "Seconds to wait before trying again"}
 
 
 def problem_responses(*statuses: int, described: dict[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
@@ -247,20 +276,23 @@ def problem_responses(*statuses: int, described: dict[int, str] | None = None) -
             "description": described.get(status, _DESCRIPTIONS.get(status, _STATUS_TITLES.get(status, "Error"))),
             "content": {PROBLEM_JSON: {"schema": _PROBLEM_SCHEMA}},
         }
-        if status == 429:
+        if status in _RETRY_AFTER:
             out[status]["headers"] = {
-                "Retry-After": {"description": "Seconds until the read would be allowed", "schema": {"type": "integer"}}
+                "Retry-After": {"description": _RETRY_AFTER[status], "schema": {"type": "integer"}}
             }
     return out
 
 
 # Statuses the request guard returns before any route runs (app/middleware.py).
 _GUARD_STATUSES = {"get": (413,), "post": (413, 415), "put": (413, 415), "patch": (413, 415), "delete": (413,)}
+# Every operation that reads or writes the database can find it unavailable (503).
+_WITHOUT_DATABASE = {"/healthz"}
 
 
 def install_openapi(app: FastAPI) -> None:
-    """Generate the OpenAPI document with the ``Problem`` schema and the guard's statuses on every
-    operation, so that the document lists every status the app can return."""
+    """Generate the OpenAPI document with the ``Problem`` schema, the guard's statuses on every
+    operation and 503 on every one that uses the database, so that the document lists every status
+    the app can return."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -275,10 +307,11 @@ def install_openapi(app: FastAPI) -> None:
             problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
             schemas.update(problem.pop("$defs", {}))
             schemas["Problem"] = problem
-            for operations in doc.get("paths", {}).values():
+            for path, operations in doc.get("paths", {}).items():
                 for method, operation in operations.items():
                     responses = operation.setdefault("responses", {})
-                    for status in _GUARD_STATUSES.get(method, ()):
+                    statuses = _GUARD_STATUSES.get(method, ()) + (() if path in _WITHOUT_DATABASE else (503,))
+                    for status in statuses:
                         responses.setdefault(str(status), problem_responses(status)[status])
             app.openapi_schema = doc
         return app.openapi_schema

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -48,4 +49,11 @@ def head_revision() -> str | None:
 
 
 def current_revision(conn: Connection) -> str | None:
-    return MigrationContext.configure(conn).get_current_revision()
+    # Alembic logs two INFO lines each time it looks ("Context impl ..."): /readyz looks on every
+    # probe, every few seconds, and a migration is not running then.
+    context_log = logging.getLogger("alembic.runtime.migration")
+    was_disabled, context_log.disabled = context_log.disabled, True
+    try:
+        return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        context_log.disabled = was_disabled

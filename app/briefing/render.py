@@ -316,8 +316,7 @@ def to_html(briefing: dict[str, Any], tz: ZoneInfo) -> str:
     if "cumulative_harm" in briefing:
         sections.append("<h2>Cumulative harm: three or more incidents in 90 days</h2>")
         rows = [
-            ([_e(c["child_id"][:8]), _age(c), _e(c.get("incidents_90d", ""))], "")
-            for c in briefing["cumulative_harm"]
+            ([_e(c["child_id"][:8]), _age(c), _e(c.get("incidents_90d", ""))], "") for c in briefing["cumulative_harm"]
         ]
         sections.append(_table(["child", "age", "incidents in 90 days"], rows) if rows else "<p>None.</p>")
     if "ae_attendances" in briefing:

@@ -20,7 +20,7 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy import Connection, bindparam, delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from app.audit.chain import Actor, Entry, append
@@ -430,16 +430,20 @@ def _result(
 
 
 def in_transaction(db: Database, work: Callable[[Connection], T], attempts: int = 3) -> T:
-    """Run ``work`` in one write transaction, retrying when a concurrent writer won a unique key.
+    """Run ``work`` in one write transaction, retrying when a concurrent writer won a unique key,
+    or when the database had closed the pooled connection it was given.
 
     Two systems posting the same new record (or the same new child's NHS number) at once is
-    normal under retries; the loser re-reads and finds the winner's row instead of failing.
+    normal under retries; the loser re-reads and finds the winner's row instead of failing. After
+    a database restart every pooled connection is dead; the pool replaces them all at the first
+    failure, so the next attempt runs on a new one. Running ``work`` again is safe even if the
+    connection died during the commit: a record stored already is "unchanged" the second time.
     """
     for attempt in range(attempts):
         try:
             with db.writing_core() as conn:
                 return work(conn)
-        except IntegrityError:
-            if attempt == attempts - 1:
+        except DBAPIError as exc:
+            if not (isinstance(exc, IntegrityError) or exc.connection_invalidated) or attempt == attempts - 1:
                 raise
     raise AssertionError("unreachable")
