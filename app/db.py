@@ -344,7 +344,15 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine for ``url`` with the settings that dialect needs."""
+    """Create an engine for ``url`` with the settings that dialect needs.
+
+    The pool hands out the connection returned last (LIFO): work that runs one transaction after
+    another on one thread, as a bulk import does, gets the same connection each time, so what it
+    keeps between chunks (``Known``, checked by ``write_stamp`` against that connection) survives a
+    pool that once held several; and connections beyond what the load needs sit idle, to be pinged
+    or let go, rather than each being kept barely warm in turn.
+    """
+    kwargs.setdefault("pool_use_lifo", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         _configure_sqlite(engine)
