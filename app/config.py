@@ -9,6 +9,8 @@ from datetime import time, timedelta
 from functools import lru_cache
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 
 class ConfigError(RuntimeError):
     """The environment does not describe a service that can start."""
@@ -135,6 +137,11 @@ class Settings:
     def __post_init__(self) -> None:
         if self.match_review_threshold > self.match_link_threshold:
             raise ConfigError("SHIELD_MATCH_REVIEW_THRESHOLD must not be above SHIELD_MATCH_LINK_THRESHOLD")
+        if self.database_url.startswith("sqlite") and make_url(self.database_url).database in (None, "", ":memory:"):
+            raise ConfigError(
+                "SHIELD_DATABASE_URL: an in-memory SQLite database is not supported (each connection would "
+                "see its own, empty database); give a file, such as sqlite:///./shield.db"
+            )
 
     @classmethod
     def from_env(cls) -> Settings:

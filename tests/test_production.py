@@ -167,6 +167,14 @@ def test_settings_from_the_environment(monkeypatch):
         Settings.from_env()
 
 
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "sqlite+pysqlite://"])
+def test_an_in_memory_sqlite_database_is_refused_with_a_reason(monkeypatch, url):
+    # Each connection would see its own empty database: migrated on one, served from another.
+    monkeypatch.setenv("SHIELD_DATABASE_URL", url)
+    with pytest.raises(ConfigError, match="SHIELD_DATABASE_URL: an in-memory SQLite database is not supported"):
+        Settings.from_env()
+
+
 def test_defaults_are_the_safe_ones(monkeypatch):
     for name in ("SHIELD_API_DOCS", "SHIELD_METRICS", "SHIELD_CORS_ORIGINS", "SHIELD_READ_LIMIT_CHILDREN_PER_HOUR"):
         monkeypatch.delenv(name, raising=False)
