@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import OperationalError
+
 from app.config import ConfigError, Settings, get_settings
 from app.policy.loader import PolicyError
 
@@ -418,6 +420,12 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, PolicyError) as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    except OperationalError as exc:
+        # The database did not answer (not running, wrong host or port, refused the login): say
+        # which one, without a traceback. The driver's first line says why; it holds no record data.
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+        print(f"database error: {_safe_url(get_settings().database_url)}: {reason}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         return 130
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import time, timedelta
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import make_url
 
@@ -137,6 +138,12 @@ class Settings:
     def __post_init__(self) -> None:
         if self.match_review_threshold > self.match_link_threshold:
             raise ConfigError("SHIELD_MATCH_REVIEW_THRESHOLD must not be above SHIELD_MATCH_LINK_THRESHOLD")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(
+                f"SHIELD_TIMEZONE must be an IANA time zone such as Europe/London, got {self.timezone!r}"
+            ) from exc
         if self.database_url.startswith("sqlite") and make_url(self.database_url).database in (None, "", ":memory:"):
             raise ConfigError(
                 "SHIELD_DATABASE_URL: an in-memory SQLite database is not supported (each connection would "

@@ -35,6 +35,29 @@ def test_a_short_secret_is_refused(tmp_path):
     assert "32 bytes" in result.stderr
 
 
+def test_a_misspelt_time_zone_is_refused_by_name(tmp_path):
+    env = {"SHIELD_DATABASE_URL": f"sqlite:///{tmp_path}/s.db", "SHIELD_TIMEZONE": "Europe/Lundon"}
+    result = shield("migrate", env=env)
+    assert result.returncode == 2
+    assert "SHIELD_TIMEZONE" in result.stderr and "'Europe/Lundon'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_database_that_does_not_answer_is_named_without_a_traceback_or_its_password(tmp_path):
+    # Nothing listens on port 1; a directory that does not exist holds no SQLite file.
+    cases = {
+        "postgresql+psycopg://shield:topsecret@127.0.0.1:1/shield": "Connection refused",
+        f"sqlite:///{tmp_path}/no/such/dir/s.db": "unable to open database file",
+    }
+    for url, why in cases.items():
+        result = shield("migrate", env={"SHIELD_DATABASE_URL": url})
+        assert result.returncode == 3, result.stderr
+        assert result.stderr.startswith("database error: ") and why in result.stderr
+        assert "Traceback" not in result.stderr and "topsecret" not in result.stderr
+        if "topsecret" in url:
+            assert "shield:***@127.0.0.1:1/shield" in result.stderr
+
+
 def test_policy_check_names_the_file_and_the_problem(tmp_path):
     policies = tmp_path / "policies"
     policies.mkdir()
