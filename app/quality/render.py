@@ -106,8 +106,8 @@ def _bar(rate: float | None, width: int = 160) -> str:
     )
 
 
-# Words of a rule id that are acronyms to a reader ("send" is special educational needs and disability).
 def _title(rule_id: str) -> str:
+    """A rule id as a heading: "send_not_recorded" is "SEND not recorded" (``pages.label``)."""
     title = label(rule_id)
     return title[:1].upper() + title[1:]
 
