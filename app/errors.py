@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,7 +129,10 @@ _STATUS_TITLES = {
 }
 
 
-def install_handlers(app: FastAPI) -> None:
+def install_handlers(app: FastAPI, authenticate_first: Callable[[Request], Awaitable[ProblemError | None]]) -> None:
+    """``authenticate_first``: the refusal, if any, that a request's route gives a caller without a
+    valid token; a body that is not JSON is answered only after it."""
+
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
         return problem_response(exc, request_id(request))
@@ -153,6 +156,11 @@ def install_handlers(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
+            # FastAPI parses the body before it runs the route's dependencies, authentication
+            # among them: an anonymous caller would learn the body was wrong, and leave no trace.
+            refusal = await authenticate_first(request)
+            if refusal is not None:
+                return problem_response(refusal, request_id(request))
             problem = ProblemError(400, "Malformed JSON", "the request body is not valid JSON", kind="malformed-json")
             return problem_response(problem, request_id(request))
         # FastAPI prefixes locations with "body"/"query"/"path"; the body prefix means nothing to a client.

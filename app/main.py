@@ -25,6 +25,7 @@ from app.policy.loader import load_policy
 from app.quality import router as quality
 from app.quality.rules import load_rules
 from app.records import router as records
+from app.security.caller import refusal_before_body
 from app.security.tokens import TokenVerifier
 
 
@@ -55,7 +56,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.meeting_calendar = MeetingCalendar(
         ZoneInfo(settings.timezone), settings.meeting_time, load_holidays(settings.bank_holidays)
     )
-    install_handlers(app)
+    install_handlers(app, authenticate_first=refusal_before_body)
     install_openapi(app)
     metrics = install_metrics(app, settings.metrics)
     app.include_router(health.router)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
 from starlette.concurrency import run_in_threadpool
 
 from app.audit.chain import ANONYMOUS, Entry
@@ -50,6 +51,24 @@ async def current_caller(request: Request) -> Caller:
     caller = Caller(sub=claims.sub, agency=claims.agency, roles=claims.roles, org=claims.org)
     request.state.caller = caller  # for the audit row of a request that fails unexpectedly
     return caller
+
+
+def _needs_caller(dependant: Dependant) -> bool:
+    return any(d.call is current_caller or _needs_caller(d) for d in dependant.dependencies)
+
+
+async def refusal_before_body(request: Request) -> ProblemError | None:
+    """The 401 this request gets if its route needs a caller and its token is missing or invalid
+    (written to the audit as every refusal is); ``None`` if the caller is authenticated or the
+    route needs none. For a request refused before its dependencies ran."""
+    dependant: Dependant | None = getattr(request.scope.get("route"), "dependant", None)
+    if dependant is None or not _needs_caller(dependant):
+        return None
+    try:
+        await current_caller(request)
+    except ProblemError as refusal:
+        return refusal
+    return None
 
 
 CurrentCaller = Annotated[Caller, Depends(current_caller)]

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from app.models import Record
 from tests.conftest import ROOT, SECRET
 from tests.factories import incident
+from tests.seeding import rows_of_request
 
 URL = "/api/v1/incidents"
 OTHER_SECRET = "another-secret-" + "y" * 40
@@ -186,6 +187,31 @@ def test_a_token_only_in_a_cookie_is_ignored(client, db, settings):
         assert_refused(client.post(URL, json=incident()), db, token)
     finally:
         client.cookies.clear()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param(b'{"source_ref": "WYP-INC-1", "version": ', id="cut-short"),
+        pytest.param(b"\xff\xfe{}", id="not-utf8"),
+        pytest.param(b"{'single': 'quotes'}", id="not-json"),
+    ],
+)
+@pytest.mark.parametrize("authorization", [None, "Bearer not-a-token"], ids=["no-token", "bad-token"])
+def test_a_body_that_is_not_json_is_refused_for_the_token_first(client, db, content, authorization):
+    # FastAPI parses the body before authentication runs: this was a 400, and nothing on record.
+    headers = {"Content-Type": "application/json", **({"Authorization": authorization} if authorization else {})}
+    r = client.post(URL, content=content, headers=headers)
+    assert_refused(r, db)
+    [row] = rows_of_request(db, r)
+    assert (row["action"], row["outcome"], row["actor_sub"]) == ("authenticate", "DENY", "anonymous")
+
+
+def test_a_body_that_is_not_json_from_a_valid_caller_is_still_400(client, db, settings):
+    token = sign(claims(settings))
+    r = client.post(URL, content=b"{", headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+    assert (r.status_code, r.json()["title"]) == (400, "Malformed JSON")
+    assert [row["action"] for row in rows_of_request(db, r)] == []
 
 
 # ---- Static checks on app/ -----------------------------------------------------------------------
