@@ -130,17 +130,20 @@ def _pg_database(name: str) -> str:
     return make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
 
 
-def _serve(args: list[str], env: dict[str, str], port: int, health: str) -> subprocess.Popen[bytes]:
+def _serve(args: list[str], env: dict[str, str], port: int, health: str, log: Path) -> subprocess.Popen[bytes]:
+    """Start a server; its log goes to ``log``. Shield logs a JSON line per request, as in
+    production: into a pipe nobody read, it filled the pipe and the server stopped answering."""
     with socket.socket() as probe:
         if probe.connect_ex(("127.0.0.1", port)) == 0:
             raise SystemExit(f"port {port} is taken (a server left from an earlier run?)")
-    proc = subprocess.Popen(  # noqa: S603 - our own uvicorn with fixed arguments
-        [sys.executable, "-m", "uvicorn", *args, "--port", str(port), "--log-level", "warning", "--no-access-log"],
-        env=env,
-        cwd=env.get("BENCH_CWD", str(ROOT)),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    with log.open("wb") as stderr:
+        proc = subprocess.Popen(  # noqa: S603 - our own uvicorn with fixed arguments
+            [sys.executable, "-m", "uvicorn", *args, "--port", str(port), "--log-level", "warning", "--no-access-log"],
+            env=env,
+            cwd=env.get("BENCH_CWD", str(ROOT)),
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
     deadline = time.time() + 30
     while time.time() < deadline:
         try:
@@ -149,9 +152,7 @@ def _serve(args: list[str], env: dict[str, str], port: int, health: str) -> subp
         except httpx.HTTPError:
             time.sleep(0.2)
     proc.kill()
-    raise RuntimeError(
-        f"server on port {port} did not start: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}"
-    )
+    raise RuntimeError(f"server on port {port} did not start: {log.read_text(errors='replace')[-2000:]}")
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -287,8 +288,8 @@ def run(
     people = _cohort_people() if children == "cohort" else []
 
     floor_env = {**os.environ, "PYTHONPATH": str(BENCH), "DB": floor_url, "BENCH_CWD": str(tmp)}
-    floor = _serve(["baseline_app:app"], floor_env, 8901, "/rec/1")
-    shield = _serve(["--factory", "app.main:app_factory"], env, 8902, "/healthz")
+    floor = _serve(["baseline_app:app"], floor_env, 8901, "/rec/1", tmp / "floor.log")
+    shield = _serve(["--factory", "app.main:app_factory"], env, 8902, "/healthz", tmp / "shield.log")
     floor_rounds, shield_rounds = [], []
     try:
         if warmup:
