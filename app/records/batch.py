@@ -71,7 +71,11 @@ class ChunkStore:
         self._links: dict[uuid.UUID, list[dict[str, Any]]] = {}  # subjects to write, by record
         self._unlinked: set[uuid.UUID] = set()  # stored records whose stored subjects go
         self._audit: list[tuple[Entry, datetime]] = []
+        # Children whose kept quality rows the chunk changed: all their rows are recomputed, or
+        # (``_extended``, touched only by records new to the database) only the rows those can change.
         self._quality: set[uuid.UUID] = set()
+        self._extended: set[uuid.UUID] = set()
+        self._added: list[uuid.UUID] = []
         self._read(items)
 
     def _read(self, items: list[tuple[str, RecordKind, RecordIn]]) -> None:
@@ -143,10 +147,16 @@ class ChunkStore:
     def audit(self, entry: Entry, now: datetime) -> None:
         self._audit.append((entry, now))
 
-    def refresh_quality(self, child_ids: list[uuid.UUID], created: list[uuid.UUID], record_type: str) -> None:
+    def refresh_quality(
+        self, child_ids: list[uuid.UUID], created: list[uuid.UUID], record_type: str, added: uuid.UUID | None
+    ) -> None:
         # Once per chunk, after its records are written: kept rows are computed from them (the
-        # chunk's later records may add to a child it created, so every child is rewritten).
-        self._quality.update(child_ids)
+        # chunk's later records may add to a child it created, so its children are not "created").
+        if added is None:
+            self._quality.update(child_ids)
+        else:
+            self._extended.update(child_ids)
+            self._added.append(added)
 
     # --- writing -------------------------------------------------------------------------------
 
@@ -172,4 +182,5 @@ class ChunkStore:
         if links:
             insert_rows(conn, RecordSubject.__table__, links)
         kept.refresh(conn, self._quality)
+        kept.refresh(conn, self._extended - self._quality, added=self._added)
         append_many(conn, self._audit)
