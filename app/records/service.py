@@ -323,7 +323,9 @@ def _store(
     previous = [row[:5] for row in store.subjects(record_id)]
     store.make_current(kind, record_id, record.version, now, prepared.columns)
     children, created = _link(store, record_id, kind, record, previous, thresholds)
-    _refresh_quality(store, kind, children, created, before=[child_id for _, child_id, *_ in previous])
+    # Not ``created``: a child made for the amendment has no rows, but the record's do exist, under
+    # the child the version before named; inserting them for the new child collided (a 500).
+    _refresh_quality(store, kind, children, [], before=[child_id for _, child_id, *_ in previous])
     return _result(record_id, record, record.version, kind, "amended", children, found)
 
 

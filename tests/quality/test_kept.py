@@ -125,6 +125,21 @@ def test_amendments_replace_the_figures(client, auth, db):
     assert [(r[1], r[2]) for r in in_step(db)] == [(0, a["children"][1])]
 
 
+def test_an_amendment_naming_a_child_not_known_before_moves_the_rows_to_them(client, auth, db):
+    # The amendment's child is created for it, but the record's rows exist under the first child:
+    # this amendment was a 500, and lost.
+    a = post_incident(client, auth, "A", [arrested(1)])
+    first = post_ppn(client, auth, 1, "13/A/26", after_hours=2)
+    other = {"given_name": "Other", "family_name": "Child", "identifiers": {"police_person_id": "WYP-Q-99"}}
+    moved = post_ppn(client, auth, 1, "13/A/26", after_hours=2, version=2, **other)
+    assert moved != first
+    assert {r[2] for r in in_step(db, "quality_subject")} == {a["children"][0], moved}
+    assert missing(db) == {(a["id"], a["children"][0])}
+    b = post_incident(client, auth, "A", [arrested(7)], version=2)
+    assert b["children"] != a["children"]
+    assert {r[2] for r in in_step(db, "incident_child")} == set(b["children"])
+
+
 def test_merging_two_children_pairs_their_records_and_splitting_parts_them(client, auth, db):
     a = post_incident(client, auth, "A", [arrested(1)])
     other = post_ppn(client, auth, 9, "13/A/26", after_hours=1)  # the same boy, not yet known to be
