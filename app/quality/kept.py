@@ -177,13 +177,13 @@ def _parts(among: _Among) -> list[Any]:
     ]
 
 
-def _first_added(record_type: ColumnElement[Any], among_records: _Among) -> Any:
-    """For the record_subject row in the outer query: the earliest event of its child's new rows of
-    ``record_type`` (the rows of ``among_records``), or NULL if it has none."""
+def _added_ppns_at(aggregate: Callable[[Any], Any], among_records: _Among) -> Any:
+    """For the incident subject in the outer query: ``aggregate`` (``func.min``, ``func.max``) of
+    the event times of its child's new PPN rows (those of ``among_records``); NULL if none."""
     added = _RS.alias("added")
     return (
-        select(func.min(added.c.event_at))
-        .where(added.c.child_id == _RS.c.child_id, added.c.record_type == record_type, among_records(added.c.record_id))
+        select(aggregate(added.c.event_at))
+        .where(added.c.child_id == _RS.c.child_id, added.c.record_type == "ppn", among_records(added.c.record_id))
         .correlate_except(added)  # to the outermost query, through the one it is nested in
         .scalar_subquery()
     )
@@ -231,7 +231,7 @@ def _starts(among_children: _Among, among_records: _Among) -> Any:
 def _changed_by_added_ppns(among_records: _Among) -> ColumnElement[bool]:
     """The incident rows of a child whose first PPN its new PPNs can have changed: those new PPNs come
     at or after the incident, and the first PPN it had, if any, was not earlier than the earliest."""
-    first, last = _first_added(literal("ppn"), among_records), _last_added_ppn(among_records)
+    first, last = _added_ppns_at(func.min, among_records), _added_ppns_at(func.max, among_records)
     had = _IC.alias("had")
     earlier_first = (
         select(had.c.record_id)
@@ -247,16 +247,6 @@ def _changed_by_added_ppns(among_records: _Among) -> ColumnElement[bool]:
         .exists()
     )
     return and_(_I.c.occurred_at <= last, earlier_first)
-
-
-def _last_added_ppn(among_records: _Among) -> Any:
-    added = _RS.alias("added_last")
-    return (
-        select(func.max(added.c.event_at))
-        .where(added.c.child_id == _RS.c.child_id, added.c.record_type == "ppn", among_records(added.c.record_id))
-        .correlate_except(added)
-        .scalar_subquery()
-    )
 
 
 def _added_parts(among_children: _Among, among_records: _Among) -> list[Any]:
