@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import sqlite3
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -95,6 +97,31 @@ def test_a_bad_line_in_the_middle_of_a_chunk_is_named_and_the_rest_of_the_chunk_
     assert report.errors[0][1].startswith("occurred_at:")
     assert report.created == 5
     assert sorted({ref.split("/")[0] for ref in children_of(db)}) == [f"M-{i}" for i in (0, 1, 2, 4, 5)]
+
+
+def test_lines_parsed_in_the_second_process_are_reported_by_their_own_numbers(db, settings, monkeypatch):
+    """Past the first chunk, lines are parsed in a second process: a bad line there is named by its
+    line number and stored nowhere, blank lines are skipped, and every good line is stored once."""
+    monkeypatch.setattr(bulk, "CHUNK", 2)
+    parsed_elsewhere: list[int] = []
+    real = bulk._parsing_process
+
+    @contextmanager
+    def watched(parser):
+        with real(parser) as pool:
+            parsed_elsewhere.append(pool.submit(os.getpid).result())
+            yield pool
+
+    monkeypatch.setattr(bulk, "_parsing_process", watched)
+    lines = [line("incident", incident(source_ref=f"E-{i}", crime_ref=f"13/{i}/26")) for i in range(9)]
+    lines[1] = "{not json\n"  # parsed here, in the first chunk
+    lines[6] = line("incident", incident(source_ref="E-6", crime_ref="13/6/26", occurred_at="tomorrow"))
+    lines[4] = "  \n"
+    report = run(db, settings, lines)
+    assert parsed_elsewhere and parsed_elsewhere[0] != os.getpid()
+    assert [(n, why.split(":")[0]) for n, why in report.errors] == [(2, "not valid JSON"), (7, "occurred_at")]
+    assert (report.lines, report.created) == (8, 6)
+    assert {ref.split("/")[0] for ref in children_of(db)} == {f"E-{i}" for i in (0, 2, 3, 5, 7, 8)}
 
 
 def test_amendments_in_the_same_chunk_and_in_a_later_one(db, settings, monkeypatch):

@@ -13,14 +13,19 @@ from __future__ import annotations
 
 import gc
 import json
+import pickle
+import signal
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from itertools import islice
+from multiprocessing import get_context
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import Connection
@@ -38,6 +43,8 @@ from app.records.schemas import RecordType
 from app.records.service import Prepared, Writer, ingest, ingest_many, parse
 from app.security.caller import Caller
 
+T = TypeVar("T")
+
 # Lines per transaction: large enough that each table's writes go in a few statements and that
 # index pages dirtied by one record are shared with others before the commit writes them; small
 # enough that on SQLite, where a chunk holds the write lock from start to commit (about 2 s here),
@@ -48,6 +55,8 @@ CHUNK = 2000
 # their keys and identifiers (the process held 1.04 GB at 900,000 of the 1M demo records; the 1M
 # database has 448,051 rows), so about 2 GB at this limit; past it, the next chunk starts over.
 KNOWN_ROWS = 1_000_000
+# Batches parsed in the second process and not yet taken: the next ones, ready when wanted.
+PARSED_AHEAD = 2
 ANALYSE_FROM = 4_000  # refresh planner statistics after this many lines, and at each doubling
 # On SQLite a chunk holds the only write lock from its first read to its commit. A writer in another
 # process (the API, taking posts during an import) waits in SQLite's busy handler, which tries again
@@ -159,42 +168,131 @@ def _import(
     loading: BulkLoad,
 ) -> ImportReport:
     report = ImportReport()
-    pending: list[tuple[int, Writer, Any, Any, Prepared]] = []
+    pending: list[Parsed] = []
     rules = quality or load_rules(policy.source)
+    parser = _Parser(policy, clock, rules, operator)
     with _ChunkWriter(db, report, rules, thresholds, chunk_done, loading) as writer:
-        for number, raw in enumerate(lines, start=1):
-            report.lines += 1
-            if not raw.strip():
-                report.lines -= 1
-                continue
-            try:
-                line = ImportLine.model_validate(json.loads(raw))
-                kind = KINDS[line.type]
-                caller = Caller(sub=operator, agency=line.agency, roles=("agency_system",))
-                decision = can_ingest(policy, caller, kind.name)
-                if not decision:
-                    raise ProblemError(403, "Forbidden", decision.reason)
-                record = parse(kind, line.record, clock)
-                prepared = Prepared.of(kind, record, rules)
-            except json.JSONDecodeError as exc:
-                report.errors.append((number, f"not valid JSON: {exc.msg} at column {exc.colno}"))
-            except ValidationError as exc:
-                problems = pydantic_errors(exc.errors())
-                report.errors.append((number, "; ".join(f"{e.field}: {e.message}" for e in problems)))
-            except ProblemError as problem:
-                report.errors.append((number, _describe(problem)))
-            else:
-                pending.append((number, Writer(sub=operator, agency=line.agency), kind, record, prepared))
-                if len(pending) >= CHUNK:
-                    writer.hand_over(pending)
-                    pending = []
-            if on_line:
-                on_line(report)
+        for batch in _parsed(lines, parser):
+            for number, outcome in batch:
+                if outcome is None:
+                    continue  # a blank line
+                report.lines += 1
+                if isinstance(outcome, str):
+                    report.errors.append((number, outcome))
+                else:
+                    agency, kind_name, record, prepared = outcome
+                    writer_of = Writer(sub=operator, agency=agency)
+                    pending.append((number, writer_of, KINDS[kind_name], record, prepared))
+                    if len(pending) >= CHUNK:
+                        writer.hand_over(pending)
+                        pending = []
+                if on_line:
+                    on_line(report)
         if pending:
             writer.hand_over(pending)
         writer.finish()
     report.errors.sort(key=lambda error: error[0])  # a chunk's refusals come after later lines' parse errors
     return report
+
+
+# A line parsed: its number and a blank (None), why it was refused (str), or what to store (the
+# agency, the record type, the record, ``Prepared``).
+ParsedLine = tuple[int, None | str | tuple[str, RecordType, Any, Prepared]]
+Parsed = tuple[int, Writer, Any, Any, Prepared]
+
+
+@dataclass(frozen=True)
+class _Parser:
+    """Everything a line's validation needs, whichever process runs it: a pure function of the line."""
+
+    policy: Policy
+    clock: Clock
+    rules: QualityRules
+    operator: str
+
+    def __call__(self, batch: list[tuple[int, str]]) -> list[ParsedLine]:
+        return [(number, self.line(raw)) for number, raw in batch]
+
+    def line(self, raw: str) -> None | str | tuple[str, RecordType, Any, Prepared]:
+        if not raw.strip():
+            return None
+        try:
+            line = ImportLine.model_validate(json.loads(raw))
+            kind = KINDS[line.type]
+            caller = Caller(sub=self.operator, agency=line.agency, roles=("agency_system",))
+            decision = can_ingest(self.policy, caller, kind.name)
+            if not decision:
+                raise ProblemError(403, "Forbidden", decision.reason)
+            record = parse(kind, line.record, self.clock)
+            return line.agency, line.type, record, Prepared.of(kind, record, self.rules)
+        except json.JSONDecodeError as exc:
+            return f"not valid JSON: {exc.msg} at column {exc.colno}"
+        except ValidationError as exc:
+            return "; ".join(f"{e.field}: {e.message}" for e in pydantic_errors(exc.errors()))
+        except ProblemError as problem:
+            return _describe(problem)
+
+
+def _parsed(lines: Iterable[str], parser: _Parser) -> Iterator[list[ParsedLine]]:
+    """The lines parsed, a batch of ``CHUNK`` at a time, in order.
+
+    The first batch is parsed here. If there are more, they are parsed in a second process, the
+    batches after the next one while this process stores the last: parsing and validating is a
+    fifth of an import's work, and in a thread it would take turns with the storing thread for the
+    interpreter lock (tried: slower). What crosses back is pickled (a quarter of the parsing's
+    cost); it is unpickled here, one batch at a time, while the storing thread commits.
+    """
+    batches = _batched(enumerate(lines, start=1), CHUNK)
+    first = next(batches, None)
+    if first is None:
+        return
+    yield parser(first)
+    second = next(batches, None)
+    if second is None:
+        return
+    with _parsing_process(parser) as elsewhere:
+        waiting = deque([elsewhere.submit(_parse_elsewhere, second)])
+        for batch in batches:
+            waiting.append(elsewhere.submit(_parse_elsewhere, batch))
+            if len(waiting) > PARSED_AHEAD:
+                yield pickle.loads(waiting.popleft().result())  # noqa: S301 - from our own process
+        while waiting:
+            yield pickle.loads(waiting.popleft().result())  # noqa: S301 - from our own process
+
+
+def _batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+@contextmanager
+def _parsing_process(parser: _Parser) -> Iterator[ProcessPoolExecutor]:
+    # Spawned, not forked: this process has threads (the WAL's checkpointer) and open connections.
+    pool = ProcessPoolExecutor(
+        max_workers=1, mp_context=get_context("spawn"), initializer=_become_parser, initargs=(parser,)
+    )
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+_PARSER: _Parser | None = None
+
+
+def _become_parser(parser: _Parser) -> None:
+    global _PARSER  # noqa: PLW0603 - the parsing process's one parser, set as it starts
+    _PARSER = parser
+    # Ctrl-C reaches the whole process group; the importing process stops this one.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _parse_elsewhere(batch: list[tuple[int, str]]) -> bytes:
+    assert _PARSER is not None
+    # Pickled here, so that the importing process's pool thread only hands bytes over and the
+    # unpickling runs when the importing thread asks for the batch.
+    return pickle.dumps(_PARSER(batch), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 class _ChunkWriter:
@@ -232,7 +330,7 @@ class _ChunkWriter:
     def __exit__(self, *exc: object) -> None:
         self._thread.shutdown(wait=True)  # an interrupted import still ends its chunk's transaction
 
-    def hand_over(self, chunk: list[tuple[int, Writer, Any, Any, Prepared]]) -> None:
+    def hand_over(self, chunk: list[Parsed]) -> None:
         self.finish()
         self._committing.clear()
         self._storing = storing = self._thread.submit(self._store, chunk)
@@ -247,7 +345,7 @@ class _ChunkWriter:
             storing.result()
             self._chunk_done()
 
-    def _store(self, chunk: list[tuple[int, Writer, Any, Any, Prepared]]) -> None:
+    def _store(self, chunk: list[Parsed]) -> None:
         time.sleep(max(0.0, self._ended + LOCK_FREE_SECONDS - time.monotonic()))
         self._loading.settle()
         try:
@@ -276,7 +374,7 @@ class _ChunkWriter:
 
 def _store_chunk(
     db: Database,
-    chunk: list[tuple[int, Writer, Any, Any, Prepared]],
+    chunk: list[Parsed],
     report: ImportReport,
     quality: QualityRules,
     thresholds: Thresholds | None,
@@ -308,7 +406,7 @@ def _store_chunk(
 
 def _store_line_by_line(
     db: Database,
-    chunk: list[tuple[int, Writer, Any, Any, Prepared]],
+    chunk: list[Parsed],
     report: ImportReport,
     quality: QualityRules,
     thresholds: Thresholds | None,
