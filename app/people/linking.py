@@ -39,6 +39,7 @@ from app.people.scoring import (
     Match,
     Profile,
     Weights,
+    described,
     exact_birth_keys,
     index_keys,
     query_keys,
@@ -304,8 +305,8 @@ def candidates(
     if not keys:
         return []
     best: dict[uuid.UUID, Match | None] = {}
-    for child_id, *fields in people.block(keys):
-        other = Profile(*fields)
+    for row in people.block(keys):
+        child_id, other = row[0], described(row[1:])
         if at_least is not None and upper_bound(WEIGHTS, profile, other) < at_least:
             best.setdefault(child_id, None)  # keeps the order children were met in: equal scores rank as before
             continue

@@ -26,6 +26,7 @@ from datetime import date
 from functools import cached_property, lru_cache
 from operator import ne
 from pathlib import Path
+from typing import Any
 
 from app.people.names import canonical, parts, phonetic, similarity
 
@@ -62,6 +63,15 @@ class Profile:
         if len(self.family) > 1:
             codes.append(phonetic("".join(self.family)))
         return tuple(dict.fromkeys(codes))
+
+
+@lru_cache(maxsize=1 << 17)
+def described(fields: tuple[Any, ...]) -> Profile:
+    """The ``Profile`` of a person index row's description (given name, family name, date of birth,
+    sex, postcode), made once: a block's rows are compared with every record that looks under one
+    of their keys, and making the profile and its parts again for each look cost more than the
+    comparison. Profiles are values, so sharing one is safe."""
+    return Profile(*fields)
 
 
 # --- comparisons: each returns a level name, or None when either side is missing -------------
@@ -192,13 +202,16 @@ def upper_bound(weights: Weights, a: Profile, b: Profile) -> float:
     postcode and sex levels exactly, each name at its exact weight where the parts are equal and at
     its best inexact weight otherwise (the string similarities are what cost), both readings of the
     names. With a million children most of a block is strangers, far below any threshold."""
-    rest = weights.total(
-        {
-            "date_of_birth": _dob_level(a.date_of_birth, b.date_of_birth),
-            "postcode": _postcode_level(a.postcode, b.postcode),
-            "sex": _sex_level(a.sex, b.sex),
-        }
-    )
+    # Run for every row of every block: the levels are added as ``Weights.total`` adds them (in
+    # the same order, so to the same float), without a dict for each row.
+    weight = weights.weight
+    rest: float = 0
+    if (level := _dob_level(a.date_of_birth, b.date_of_birth)) is not None:
+        rest += weight["date_of_birth"][level]
+    if (level := _postcode_level(a.postcode, b.postcode)) is not None:
+        rest += weight["postcode"][level]
+    if (level := _sex_level(a.sex, b.sex)) is not None:
+        rest += weight["sex"][level]
     straight = _name_bound(weights, a.given, b.given, a.family, b.family)
     swapped = _name_bound(weights, a.given, b.family, a.family, b.given) - SWAP_PENALTY
     return rest + max(straight, swapped)
