@@ -371,6 +371,20 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+class JsonText(str):
+    """A value for a ``JSONType`` column already serialised, as SQLAlchemy would (``json.dumps``):
+    stored as it is. A record's body is serialised where it is prepared (for a bulk import, in
+    the parsing process), not in the writing thread, which is the import."""
+
+    @classmethod
+    def of(cls, value: Any) -> JsonText:
+        return cls(json.dumps(value))
+
+
+def _serialise_json(value: Any) -> str:
+    return value if type(value) is JsonText else json.dumps(value)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for ``url`` with the settings that dialect needs.
 
@@ -381,6 +395,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     or let go, rather than each being kept barely warm in turn.
     """
     kwargs.setdefault("pool_use_lifo", True)
+    kwargs.setdefault("json_serializer", _serialise_json)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         _configure_sqlite(engine)

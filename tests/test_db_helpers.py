@@ -7,11 +7,20 @@ import uuid
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import bindparam, event, insert, literal, select
+from sqlalchemy import String, bindparam, cast, event, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 
 from app.audit.chain import Actor, Entry, append, take_turn, verify
-from app.db import AmongIds, AmongTexts, insert_if_absent, insert_rows, list_param, run_compiled, time_ordered_id
+from app.db import (
+    AmongIds,
+    AmongTexts,
+    JsonText,
+    insert_if_absent,
+    insert_rows,
+    list_param,
+    run_compiled,
+    time_ordered_id,
+)
 from app.people.models import Child, ChildIdentifier, IdentityReview, PersonIndex
 from app.records.models import Record, RecordSubject
 
@@ -77,6 +86,45 @@ def test_insert_rows_stores_what_a_core_insert_stores(db):
         # And what was written raw is found by Core's comparisons (the stored forms are the same).
         found = session.execute(select(Child.id).where(Child.created_at == NOW, Child.id == child_b)).scalar()
         assert found == child_b
+
+
+def test_json_serialised_ahead_is_stored_as_the_json_it_holds(db):
+    """A record's body arrives serialised (``JsonText``): it is stored as the same JSON a dict
+    would be, not as a JSON string, by ``insert_rows`` and by Core; a plain ``str`` is still a
+    JSON string."""
+    evidence = {"given_name": "agree", "note": 'Zoë\'s "quote"', "n": [1, 2.5, None], "deep": {"x": True}}
+    ahead = JsonText.of(evidence)
+    review = {"status": "open", "created_at": NOW, "score": 1.0}
+    rows = [(uuid.uuid4(), evidence), (uuid.uuid4(), ahead), (uuid.uuid4(), "a plain string")]
+    with db.writing() as session:
+        conn = session.connection()
+        a, b = uuid.uuid4(), uuid.uuid4()
+        insert_rows(conn, Child.__table__, [{"id": c, "created_at": NOW, "merged_into": None} for c in (a, b)])
+        insert_rows(
+            conn,
+            IdentityReview.__table__,
+            {**review, "id": rows[0][0], "child_id": a, "candidate_id": b, "evidence": evidence},
+        )
+        insert_rows(
+            conn,
+            IdentityReview.__table__,
+            {**review, "id": rows[1][0], "child_id": b, "candidate_id": a, "evidence": ahead},
+        )
+        conn.execute(
+            insert(IdentityReview.__table__),
+            {**review, "id": rows[2][0], "child_id": a, "candidate_id": a, "evidence": rows[2][1]},
+        )
+    with db.read_session() as session:
+        stored = dict(session.execute(select(IdentityReview.id, IdentityReview.evidence)).all())
+        texts = {
+            row_id: session.execute(
+                select(cast(IdentityReview.evidence, String)).where(IdentityReview.id == row_id)
+            ).scalar_one()
+            for row_id, _ in rows[:2]
+        }
+    assert stored[rows[0][0]] == stored[rows[1][0]] == evidence
+    assert stored[rows[2][0]] == "a plain string"
+    assert texts[rows[0][0]] == texts[rows[1][0]]
 
 
 def test_insert_rows_returns_the_generated_key(db):

@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from app.audit.chain import Actor, Entry, append
-from app.db import Database, insert_if_absent, insert_rows, time_ordered_id, utc_now
+from app.db import Database, JsonText, insert_if_absent, insert_rows, time_ordered_id, utc_now
 from app.errors import ProblemError, pydantic_errors, validation_problem
 from app.people.batch import Known
 from app.people.identifiers import name_key
@@ -234,10 +234,10 @@ def ingest_many(
 @dataclass(frozen=True)
 class Prepared:
     """What storing a record needs that follows from its body alone, whatever the database holds:
-    the body as stored, its hash, a PPN's quality findings and the typed table's columns. A bulk
-    import works it out on the importing thread while the writing thread stores the last chunk."""
+    the body as stored (serialised), its hash, a PPN's quality findings and the typed table's
+    columns. A bulk import works it out in its parsing process."""
 
-    body: dict[str, Any]
+    body: JsonText
     digest: str
     found: list[Finding] | None
     columns: dict[str, Any]
@@ -246,7 +246,7 @@ class Prepared:
     def of(cls, kind: RecordKind, record: RecordIn, quality: QualityRules | None) -> Prepared:
         body = record.model_dump(mode="json")
         found = _quality_findings(record, quality)
-        return cls(body, body_hash(body), found, _columns(kind, record, found))
+        return cls(JsonText.of(body), body_hash(body), found, _columns(kind, record, found))
 
 
 def _ingest(
@@ -355,7 +355,7 @@ def _columns(kind: RecordKind, record: RecordIn, found: list[Finding] | None) ->
 
 
 def _version_row(
-    record_id: uuid.UUID, version: int, body: dict[str, Any], digest: str, writer: Writer, now: datetime
+    record_id: uuid.UUID, version: int, body: JsonText, digest: str, writer: Writer, now: datetime
 ) -> dict[str, Any]:
     return {
         "id": time_ordered_id(),
