@@ -298,9 +298,10 @@ def _parse_elsewhere(batch: list[tuple[int, str]]) -> bytes:
 class _ChunkWriter:
     """Stores an import's chunks in order, one at a time, on a thread of its own.
 
-    ``hand_over`` returns as soon as the chunk's transaction starts its commit, so the next chunk's
-    lines are parsed and validated while the database writes the last one to disk: that commit is
-    SQLite's or PostgreSQL's own work, and runs without the interpreter lock, on the other core. A
+    ``hand_over`` returns as soon as the chunk's transaction starts its commit, so the importing
+    thread takes the next chunk's parsed lines (the first chunk's it parses itself; see
+    ``_parsed``) while the database writes the last one to disk: that commit is SQLite's or
+    PostgreSQL's own work, and runs without the interpreter lock, on the other core. A
     chunk still starts only when the one before has committed, so every chunk is stored exactly as
     it was before. The writing thread's error is raised in the importing thread, at the next
     ``hand_over`` or at ``finish``.
