@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -1059,17 +1059,39 @@ class _Checkpointer:
         return busy, frames, copied
 
 
-def write_stamp(conn: Connection) -> tuple[Any, int] | None:
-    """Something equal from one call to the next on the same connection only if no other connection
-    committed a change in between, or ``None`` where the database cannot tell.
+class WriteStamp(NamedTuple):
+    """Where a write transaction starts (``now``), and what the same connection's next transaction
+    will find (``after``) if no other connection commits a change in between."""
+
+    now: Any
+    after: Any
+
+
+def write_stamp(conn: Connection) -> WriteStamp | None:
+    """``WriteStamp`` of the write transaction on ``conn``, called first in it, or ``None`` where the
+    database cannot tell.
 
     SQLite: the DBAPI connection and its ``PRAGMA data_version``, which changes when another
-    connection commits (this one's own commits leave it alone). PostgreSQL has no such counter.
+    connection commits (this one's own commits leave it alone).
+    PostgreSQL: this transaction's id, taken now. Every transaction that writes takes one, in any
+    database of the cluster, so the next transaction taking the next id means nobody else took one
+    in between; and nobody else may hold one now, or it could commit later without taking another
+    (``pg_locks``: a transaction holds a lock on its id until it ends). The snapshot's ``xmax`` is
+    no substitute: it is one past the last id to finish, not the next to be given out.
     """
+    if conn.dialect.name == "postgresql":
+        own, alone = conn.execute(_PG_OWN_ID_ALONE).one()
+        return WriteStamp(int(own), int(own) + 1) if alone else None
     if conn.dialect.name != "sqlite":
         return None
-    dbapi = conn.connection.dbapi_connection
-    return dbapi, conn.exec_driver_sql("PRAGMA data_version").scalar_one()
+    stamp = (conn.connection.dbapi_connection, conn.exec_driver_sql("PRAGMA data_version").scalar_one())
+    return WriteStamp(stamp, stamp)
+
+
+_PG_OWN_ID_ALONE = text(
+    "SELECT pg_current_xact_id()::text, NOT EXISTS (SELECT FROM pg_locks WHERE locktype = 'transactionid'"
+    " AND pid IS DISTINCT FROM pg_backend_pid())"
+)
 
 
 def next_ids(conn: Connection, table: Table, column: str, count: int) -> list[int]:

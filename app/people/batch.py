@@ -45,13 +45,13 @@ class Known:
     every chunk made the reading grow with the index: a third of the import's time at 300,000
     records. Carried over, a chunk reads only the keys no earlier chunk read. It is only as true as
     the database: ``adopt`` keeps it only if the previous chunk committed (``kept``) and the database
-    says nothing else was committed since (``app.db.write_stamp``: SQLite only; on PostgreSQL every
-    chunk reads afresh), and drops it when it holds more than ``limit`` rows.
+    says nothing else was committed since (``app.db.write_stamp``), and drops it when it holds more
+    than ``limit`` rows.
     """
 
     def __init__(self, limit: int = 0) -> None:
         self.limit = limit
-        self._stamp: Any = None
+        self._after: Any = None  # what the next chunk's stamp is if nobody else commits
         self._committed = False
         self.forget()
 
@@ -67,9 +67,9 @@ class Known:
         """Start a chunk on ``conn``, inside its write transaction: keep what is known if it is
         still what the database holds, else start empty."""
         stamp = write_stamp(conn)
-        if not (self._committed and stamp is not None and stamp == self._stamp and len(self.rows) <= self.limit):
+        if not (self._committed and stamp is not None and stamp.now == self._after and len(self.rows) <= self.limit):
             self.forget()
-        self._stamp, self._committed = stamp, False
+        self._after, self._committed = (stamp.after if stamp else None), False
 
     def kept(self) -> None:
         """The chunk that adopted this committed: what it wrote is in the database as filed here."""
@@ -84,8 +84,10 @@ class ChunkPeople:
     def __init__(self, conn: Connection, known: Known | None = None) -> None:
         self.conn = conn
         self._sql = SqlPeople(conn)
-        known = known or Known()
-        known.adopt(conn)
+        if known is None:
+            known = Known()  # nothing to carry, so nothing to check
+        else:
+            known.adopt(conn)
         # Read from the database (or known from earlier chunks): rows under each key read, by key
         # and by child; who holds an identifier; a child's identifiers.
         self._keys_read = known.keys_read
