@@ -275,23 +275,34 @@ def test_a_description_another_writer_filed_between_chunks_is_seen(db):
     assert [r[1] for r in _chunk(db, known, lambda p: p.block({"k:brennan"}))] == ["Kyle", "Jay"]
 
 
-def test_a_description_filed_by_a_writer_in_progress_as_a_chunk_started_is_seen(db):
-    """PostgreSQL: another writer is part-way through its transaction as a chunk starts and commits
-    after it: the chunk could not have read it, and the next one must. (On SQLite the chunk would
-    wait for that writer's lock instead.)"""
-    if db.dialect != "postgresql":
-        pytest.skip("SQLite has one writer at a time: a chunk cannot start while another writes")
+def test_a_description_filed_by_a_writer_in_progress_as_a_chunk_starts_is_seen(db):
+    """Another writer is part-way through its transaction as a chunk starts. PostgreSQL: the chunk
+    goes ahead without seeing it, and the next chunk must, though that writer took its transaction
+    id before the chunk did. SQLite: the chunk waits for that writer's lock, then sees it."""
     known = Known(limit=1000)
     _chunk(db, known, lambda p: _add(p, "Kyle"))
     _chunk(db, known, lambda p: p.block({"k:brennan"}))
     other = Database(db.url)
-    try:
+    written, chunk_ran = threading.Event(), threading.Event()
+
+    def file_jay() -> None:
         with other.writing() as session:
             SqlPeople(session.connection()).add_child(jay := uuid.uuid4(), datetime.now(UTC))
             SqlPeople(session.connection()).add_profile(_describe(jay, "Jay"), {"k:brennan"})
-            assert [r[1] for r in _chunk(db, known, lambda p: p.block({"k:brennan"}))] == ["Kyle"]
+            written.set()
+            chunk_ran.wait(timeout=0.5 if db.dialect == "sqlite" else 30)  # SQLite: the chunk waits on us
+
+    writer = threading.Thread(target=file_jay)
+    writer.start()
+    try:
+        assert written.wait(timeout=30)
+        during = [r[1] for r in _chunk(db, known, lambda p: p.block({"k:brennan"}))]
+        chunk_ran.set()
+        writer.join(timeout=30)
     finally:
+        chunk_ran.set()
         other.dispose()
+    assert during == (["Kyle", "Jay"] if db.dialect == "sqlite" else ["Kyle"])
     assert [r[1] for r in _chunk(db, known, lambda p: p.block({"k:brennan"}))] == ["Kyle", "Jay"]
 
 
