@@ -184,11 +184,10 @@ class SqlStore:
     def refresh_quality(
         self, child_ids: list[uuid.UUID], created: list[uuid.UUID], record_type: str, added: uuid.UUID | None
     ) -> None:
-        # All of each child's rows, even for a new record (``added``): a post is about a child with
-        # a few records, and computing only what the new one changes measured no faster there
-        # (PostgreSQL 0.49-0.50 of the floor against 0.52), and no faster for a child with
-        # thousands. It pays in a bulk import's chunks (``ChunkStore``).
-        kept.refresh(self.conn, child_ids, created, record_type)
+        # A new record (``added``) adds to its children's rows: only those from its time on are
+        # computed, not the child's whole history, which a post about a child with thousands of
+        # records paid for (``app.quality.kept``).
+        kept.refresh(self.conn, child_ids, created, record_type, [added] if added is not None else ())
 
 
 def ingest(

@@ -20,7 +20,9 @@ Workloads (``--children``):
   or mistyped date of birth now and then), so identity resolution meets what it meets in life.
 - ``many``: every PPN about a different child whose name matches others' (a near-duplicate per
   post, so nearly every post opens a possible match: identity resolution's worst case).
-- ``one``: every PPN about the same child (a child with thousands of records).
+- ``one``: every PPN about the same child (a child with thousands of records), each submitted a
+  second after the last, ten hours after its incident, as a child's history grows. (Until
+  2026-12-01 they all had one timestamp: a history of ties, which a new record reorders.)
 Not part of the test suite (pytest does not collect it). Needs ``wrk`` (Debian package).
 """
 
@@ -45,16 +47,22 @@ ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT.parent / "shared" / "bench"
 PG_ADMIN = os.environ.get("SHIELD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
-SHIELD_LUA = r"""
+# Each PPN about the same child, a second after the one before (across rounds too: ``TIME_BASE``).
+ONE_CHILD_LUA = r"""
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer TOKEN"
 counter = OFFSET
 request = function()
   counter = counter + 1
-  return wrk.format(nil, "/api/v1/ppns", nil, string.format(BODY, counter))
+  local at = TIME_BASE + counter - OFFSET
+  local incident, submitted = os.date("!%Y-%m-%dT%H:%M:%SZ", at - 36000), os.date("!%Y-%m-%dT%H:%M:%SZ", at)
+  return wrk.format(nil, "/api/v1/ppns", nil, string.format(BODY, counter, incident, submitted))
 end
 """
+# 2025-06-01T00:00:00Z, and seconds between the starts of the warm-up's and the rounds' times.
+ONE_CHILD_START = 1_748_736_000
+ONE_CHILD_ROUND_SECONDS = 200_000
 # Each PPN about a child of its own, whose given name, family name and date of birth cycle at
 # different periods: every post a new child with namesakes.
 MANY_CHILDREN_LUA = r"""
@@ -228,8 +236,9 @@ def _cohort_people() -> list[str]:
     return out
 
 
-def _shield_script(children: str, token: str, offset: int, people: list[str]) -> str:
-    """The wrk script for a workload, its request counter starting at ``offset`` (new records each round)."""
+def _shield_script(children: str, token: str, offset: int, people: list[str], seconds_on: int = 0) -> str:
+    """The wrk script for a workload, its request counter starting at ``offset`` (new records each
+    round); for ``one``, its first PPN ``seconds_on`` after ``ONE_CHILD_START``."""
     if children == "cohort":
         template: dict[str, object] = {**PPN_BODY, "person": "PERSON"}
         body = json.dumps(template).replace('"PERSON"', "%s")
@@ -238,7 +247,8 @@ def _shield_script(children: str, token: str, offset: int, people: list[str]) ->
         person = {**PPN_BODY["person"], "given_name": "%s", "family_name": "%s", "date_of_birth": "%s"}  # type: ignore[dict-item]
         body, lua = json.dumps({**PPN_BODY, "person": person}), MANY_CHILDREN_LUA
     else:
-        body, lua = json.dumps(PPN_BODY), SHIELD_LUA
+        timed = {**PPN_BODY, "incident_occurred_at": "%s", "submitted_at": "%s"}
+        body, lua = json.dumps(timed), ONE_CHILD_LUA.replace("TIME_BASE", str(ONE_CHILD_START + seconds_on))
     return lua.replace("TOKEN", token).replace("BODY", _lua_string(body)).replace("OFFSET", str(offset)) + DONE_LUA
 
 
@@ -304,7 +314,8 @@ def run(
             if db == "postgresql":
                 _analyze(shield_url)
             script = tmp / f"shield-{n}.lua"
-            script.write_text(_shield_script(children, token, n * 1_000_000, people))
+            seconds_on = (n + 1) * ONE_CHILD_ROUND_SECONDS  # after the warm-up's and the last round's
+            script.write_text(_shield_script(children, token, n * 1_000_000, people, seconds_on))
             shield_rounds.append(_wrk("http://127.0.0.1:8902", script, seconds, connections, shield.pid))
     finally:
         _stop(floor)

@@ -319,7 +319,7 @@ def test_sqlite_reaches_the_rows_a_new_record_changes_through_the_childs_own_row
     conn = sqlite3.connect(":memory:")
     engine = create_engine("sqlite://", creator=lambda: conn)
     Base.metadata.create_all(engine)
-    for statement in kept._EXTEND.steps["sqlite"]:
+    for statement in (step for extend in kept._EXTEND.values() for step in extend.steps["sqlite"]):
         sql = str(statement.compile(dialect=engine.dialect))
         plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", [None] * sql.count("?"))]
         subjects = {"record_subject", "earlier", "added", "ppn_subject"}
