@@ -15,8 +15,8 @@ yet, so ``refresh`` only inserts its rows, and only into the tables that record'
 A new record (a post, or a bulk import's chunk of them) cannot have changed most of a known
 child's rows either: only those rows are computed (``_added_parts``), from the child's row before
 the new one's time on. Computing them all made each post slower as a child's history grew (a post
-about a child with 3,000 PPNs took 48 ms, 5 ms this way), and each chunk of an import slower as
-the database grew (the rows computed per record tripled over 1,000,000 records). Amendments,
+about a child with 3,000 PPNs took 48 ms on SQLite, 5-11 ms this way), and each chunk of an import
+slower as the database grew (the rows computed per record tripled over 1,000,000 records). Amendments,
 merges and splits still compute the child's rows in full.
 """
 
