@@ -342,10 +342,8 @@ def refresh(
     take_turn(conn)
     records = sorted(set(added))
     if records:
-        if len(ids) == 1 and len(records) == 1:
-            _EXTEND[True].run(conn, {"id": ids[0], "record": records[0]})
-        else:
-            _EXTEND[False].run(conn, {"ids": ids, "records": records})
+        one = len(ids) == 1 and len(records) == 1
+        _EXTEND[one].run(conn, {"id": ids[0], "record": records[0]} if one else {"ids": ids, "records": records})
         return
     one, params = _params(ids)
     _REWRITE[one].run(conn, params)
