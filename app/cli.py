@@ -154,9 +154,14 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
     lines = (json.dumps(line) for line in generate(args.records, seed=args.seed))
     if args.jsonl:
-        with open(args.jsonl, "w", encoding="utf-8") as out:
-            count = sum(out.write(line + "\n") > 0 for line in lines)
-        print(f"wrote {count} demo records to {args.jsonl}")
+        path = Path(args.jsonl)
+        try:
+            with path.open("w", encoding="utf-8") as out:
+                count = sum(out.write(line + "\n") > 0 for line in lines)
+        except OSError as exc:  # no such directory, no permission, the disk full
+            print(f"{path}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+        print(f"wrote {count} demo records to {path}")
         return 0
     from app.migrate import upgrade
 

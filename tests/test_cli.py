@@ -113,3 +113,15 @@ def test_migrate_creates_the_schema(tmp_path):
     result = shield("migrate", env={"SHIELD_DATABASE_URL": f"sqlite:///{tmp_path}/m.db"})
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "m.db").exists()
+
+
+def test_demo_writes_its_records_to_a_file_and_names_a_path_it_cannot_write(tmp_path):
+    written = shield("demo", "--records", "20", "--jsonl", str(tmp_path / "demo.jsonl"))
+    assert written.returncode == 0, written.stderr
+    assert len((tmp_path / "demo.jsonl").read_text(encoding="utf-8").splitlines()) == 20
+
+    missing = tmp_path / "no" / "such" / "dir" / "demo.jsonl"
+    refused = shield("demo", "--records", "20", "--jsonl", str(missing))
+    assert refused.returncode == 2
+    assert refused.stderr.startswith(f"{missing}: ") and "No such file or directory" in refused.stderr
+    assert "Traceback" not in refused.stderr
