@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select, update
 
-from app.db import Base, Database, utc_now
+from app.db import Base, Database, _compiled, _on_cursor, utc_now
 from app.main import create_app
 from app.migrate import downgrade, upgrade
 from app.people.merging import merge, split
@@ -329,3 +329,51 @@ def test_sqlite_reaches_the_rows_a_new_record_changes_through_the_childs_own_row
         assert len(on_subjects) >= 3, plan
         for step in on_subjects:
             assert step.startswith("SEARCH") and "ix_record_subject_child (child_id=?" in step, plan
+
+
+def test_where_a_childs_rows_start_is_worked_out_once_per_post_not_once_per_row(client, auth, db):
+    # Given one child, PostgreSQL pulled the subquery of where the rows start up into the join and
+    # worked the child's earlier rows out again for each of the child's rows: 2 s a post at 1,900
+    # PPNs (``OFFSET 0`` stops it). Correct either way, so only the plan shows it: on PostgreSQL the
+    # times the earlier rows are read, as EXPLAIN ANALYZE counts them; on SQLite, which counts
+    # nothing, that the subquery is materialised once with that read inside it.
+    for n in range(40):
+        body = complete_ppn(source_ref=f"PPN-LONG-{n}", person=child(1), submitted_at=at(T0 + timedelta(hours=n)))
+        r = client.post("/api/v1/ppns", json=body, headers=auth())
+        assert r.status_code == 201, r.text
+    record, child_id = uuid.UUID(r.json()["id"]), uuid.UUID(r.json()["children"][0]["child_id"])
+    assert len(stored(db, "quality_subject")) == 40
+
+    extend = kept._EXTEND[True]
+    with db.writing() as session:
+        conn = session.connection()
+        if conn.dialect.name == "sqlite":
+            rows = _sqlite_plan(conn, extend.steps["sqlite"][-1])  # quality_subject's, which has ``starts``
+            inside = {node for node, _, detail in rows if detail == "MATERIALIZE starts"}
+            assert inside, rows
+            for node, parent, _ in rows:  # every node under the materialised subquery
+                if parent in inside:
+                    inside.add(node)
+            reads = [(node, detail) for node, _, detail in rows if detail.startswith("SEARCH earlier ")]
+            assert reads and all(node in inside for node, _ in reads), rows
+        else:
+            compiled = _compiled(conn, extend.single)
+            sql = f"EXPLAIN (ANALYZE, FORMAT JSON) {compiled.sql}"
+            [[plan]] = _on_cursor(conn, sql, compiled.parameters({"id": child_id, "record": record}))[1]
+            reads = [node for node in _nodes(plan[0]["Plan"]) if node.get("Alias") == "earlier"]
+            assert [node["Actual Loops"] for node in reads] == [1], reads
+        session.rollback()  # EXPLAIN ANALYZE ran the statement
+
+
+def _sqlite_plan(conn, statement) -> list[tuple[int, int, str]]:
+    sql = str(statement.compile(dialect=conn.dialect))
+    return [
+        (node, parent, detail)
+        for node, parent, _, detail in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", (None,) * sql.count("?"))
+    ]
+
+
+def _nodes(plan: dict):
+    yield plan
+    for below in plan.get("Plans", ()):
+        yield from _nodes(below)
