@@ -245,6 +245,15 @@ CASES = [
     case("incident", {"source_ref": "R" * 101}, "source_ref", "source-ref-101-characters"),
     case("incident", {"source_ref": "../etc/passwd"}, "source_ref", "source-ref-not-a-reference"),
     case("incident", {"persons": []}, "persons", "no-persons"),
+    # Dates outside 1900-2999: what some systems send for an empty date (.NET's DateTime.MinValue is
+    # 0001-01-01T00:00:00), and the last day Python knows, which in UTC is a year past it.
+    case("incident", {"occurred_at": "0001-01-01T00:00:00+00:00"}, "occurred_at", "empty-date-occurred-at"),
+    case("incident", {"occurred_at": "9999-12-31T23:00:00-05:00"}, "occurred_at", "year-10000-in-utc-occurred-at"),
+    case("ppn", {"submitted_at": "0001-01-01T00:00:00Z"}, "submitted_at", "empty-date-ppn-submitted-at"),
+    case("ae_attendance", {"arrived_at": "1899-12-31T23:59:59+00:00"}, "arrived_at", "ae-arrived-before-1900"),
+    case("yjs_case", {"started_on": "0001-01-01"}, "started_on", "empty-date-yjs-started-on"),
+    case("education_report", {"reported_on": "9999-12-31"}, "reported_on", "education-reported-on-9999"),
+    case("incident", {f"{P0}.date_of_birth": "0001-01-01"}, f"{P0}.date_of_birth", "empty-date-of-birth"),
 ]
 
 
@@ -286,6 +295,46 @@ def test_every_invalid_field_is_reported_not_just_the_first(client, auth, db):
     assert count(db, Record) == 0
 
 
+# ---- Dates a request names ---------------------------------------------------------------------------
+
+CHAIR = ("police", "shield_chair", "project_shield_meeting")
+QUALITY_LEAD = ("police", "ppn_quality_lead", "ppn_quality_assurance")
+SOCIAL_WORKER = ("social_care", "front_door_social_worker", "front_door_decision")
+ACTION = {"child_id": str(uuid.uuid4()), "description": "Home visit", "owner_agency": "social_care"}
+MONDAY = "2026-11-30"
+# (method, URL, body, caller, field): each with one date, ``{d}``, out of range.
+REQUEST_DATES = {
+    "briefing-date": ("GET", "/api/v1/briefings/daily?date={d}", None, CHAIR, "query.date"),
+    "action-meeting-day": ("POST", "/api/v1/briefings/{d}/actions", {**ACTION, "due_on": MONDAY}, CHAIR, "path.day"),
+    "action-due-on": ("POST", f"/api/v1/briefings/{MONDAY}/actions", {**ACTION, "due_on": "{d}"}, CHAIR, "due_on"),
+    "quality-from": ("GET", f"/api/v1/quality/ppns?from={{d}}&to={MONDAY}", None, QUALITY_LEAD, "query.from"),
+    "quality-to": ("GET", "/api/v1/quality/ppns?to={d}", None, QUALITY_LEAD, "query.to"),
+    "search-date-of-birth": (
+        "POST",
+        "/api/v1/children/search",
+        {"given_name": "Aisha", "family_name": "Begum", "date_of_birth": "{d}"},
+        SOCIAL_WORKER,
+        "date_of_birth",
+    ),
+}
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "1899-12-31", "3000-01-01", "9999-12-31"])
+@pytest.mark.parametrize("name", list(REQUEST_DATES))
+def test_a_date_out_of_range_in_a_request_is_422_naming_it(client, auth, db, name, day):
+    # The first day of year 1 was a 500 on the briefing (its window reached back past it) and the
+    # last of 9999 on the quality report (the day after the period): never an answer, so a 422.
+    method, url, body, (agency, role, purpose), field = REQUEST_DATES[name]
+    payload = {k: v.format(d=day) if isinstance(v, str) else v for k, v in body.items()} if body else None
+    r = client.request(
+        method, url.format(d=day), json=payload, headers={**auth(agency, role), "X-Access-Purpose": purpose}
+    )
+    assert r.status_code == 422, r.text
+    assert [(e["field"], e["detail"]) for e in r.json()["errors"]] == [
+        (field, "must be between 1900-01-01 and 2999-12-31")
+    ]
+
+
 # ---- What is accepted, and how it is stored --------------------------------------------------------
 
 
@@ -317,6 +366,11 @@ def stored_body(db) -> dict[str, Any]:
         ),
         pytest.param({"ended_on": "2026-06-01", "status": "closed"}, "yjs_case", id="yjs-ends-the-day-it-starts"),
         pytest.param({"reported_on": lambda: london_today_plus(0)}, "education_report", id="education-reported-today"),
+        pytest.param(
+            {"started_on": "1900-01-01", "person.date_of_birth": DELETE},
+            "yjs_case",
+            id="yjs-started-on-the-earliest-day",
+        ),
     ],
 )
 def test_valid_edge_cases_are_accepted(client, auth, db, record_type, changes):

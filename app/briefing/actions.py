@@ -16,7 +16,7 @@ from app.briefing.models import LIVE_STATUSES, MeetingAction
 from app.errors import FieldError, validation_problem
 from app.people.models import Child
 from app.records.models import Record, RecordSubject
-from app.records.schemas import LongText
+from app.records.schemas import Day, LongText
 
 Status = Literal["open", "in_progress", "done", "cancelled"]
 CLOSED = ("done", "cancelled")
@@ -32,7 +32,7 @@ class ActionIn(BaseModel):
     incident_id: uuid.UUID | None = None
     description: LongText  # type: ignore[valid-type]
     owner_agency: str
-    due_on: date
+    due_on: Day
 
     @model_validator(mode="after")
     def _about_something(self) -> ActionIn:

@@ -22,6 +22,7 @@ from app.db import Database
 from app.errors import FieldError, problem_responses, validation_problem
 from app.policy.deps import Authorized, denial
 from app.policy.engine import Access, may_change_action
+from app.records.schemas import Day
 
 router = APIRouter(prefix="/api/v1", tags=["project shield"])
 # The HTML page runs nothing and loads nothing: only its own inline styles.
@@ -63,7 +64,7 @@ def get_daily_briefing(
     request: Request,
     access: Annotated[Access, Authorized("read_briefing")],
     day: Annotated[
-        date | None, Query(alias="date", description="The meeting day (local), YYYY-MM-DD; default today")
+        Day | None, Query(alias="date", description="The meeting day (local), YYYY-MM-DD; default today")
     ] = None,
     fmt: Annotated[Literal["json", "html", "csv"], Query(alias="format")] = "json",
 ) -> Any:
@@ -114,7 +115,7 @@ def get_daily_briefing(
 )
 def post_action(
     request: Request,
-    day: Annotated[date, Path(description="The meeting day the action was agreed at")],
+    day: Annotated[Day, Path(description="The meeting day the action was agreed at")],
     action: svc.ActionIn,
     access: Annotated[Access, Authorized("manage_actions")],
 ) -> Any:

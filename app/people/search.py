@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,7 +15,7 @@ from app.people.linking import Thresholds, candidates, strong_identifiers
 from app.people.models import Child, ChildIdentifier, PersonIndex
 from app.people.scoring import Profile
 from app.policy.engine import Access, person_view, scope_clause
-from app.records.schemas import Identifiers, Person, Postcode, ShortText
+from app.records.schemas import Day, Identifiers, Person, Postcode, ShortText
 
 MAX_RESULTS = 10
 _WILDCARD = re.compile(r"[*%?_]")
@@ -28,7 +27,7 @@ class SearchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     given_name: ShortText | None = None
     family_name: ShortText | None = None
-    date_of_birth: date | None = None
+    date_of_birth: Day | None = None
     sex: str | None = Field(default=None, max_length=20)
     postcode: Postcode | None = None
     identifiers: Identifiers = Field(default_factory=Identifiers)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,7 @@ from app.quality.report import GroupBy, Period, QualityReport, ppn_quality
 from app.quality.rules import QualityRules
 from app.records.kinds import KINDS
 from app.records.router import INGEST_RESPONSES, authorize_ingest, clock
+from app.records.schemas import Day
 from app.records.service import Writer, parse
 from app.security.caller import CurrentCaller
 
@@ -99,14 +100,12 @@ def get_ppn_quality(
     request: Request,
     access: Annotated[Access, Authorized("read_quality_report")],
     first: Annotated[
-        date | None,
+        Day | None,
         Query(
             alias="from", description=f"First day, inclusive, local time; default {DEFAULT_DAYS - 1} days before `to`"
         ),
     ] = None,
-    last: Annotated[
-        date | None, Query(alias="to", description="Last day, inclusive, local time; default today")
-    ] = None,
+    last: Annotated[Day | None, Query(alias="to", description="Last day, inclusive, local time; default today")] = None,
     group_by: Annotated[
         GroupBy | None, Query(description="Also break the figures down by officer district, team or month")
     ] = None,

@@ -9,7 +9,7 @@ field or the clock (dates of birth against the event, events in the future) are 
 from __future__ import annotations
 
 import re
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -58,7 +58,30 @@ Reference = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/#-]*$"),
 ]
 Version = Annotated[StrictInt, Field(ge=1, le=1_000_000)]
-UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda d: d.astimezone(UTC))]
+# The dates the service takes, in records and in requests. Python's own limits (years 1 and 9999)
+# are not enough: 0001-01-01 is what some systems send for an empty date (.NET's DateTime.MinValue),
+# and a local time, a meeting's window or a period's next day around it overflowed (a 500).
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2999, 12, 31)
+
+
+def _in_range(value: date) -> date:
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError(f"must be between {EARLIEST.isoformat()} and {LATEST.isoformat()}")
+    return value
+
+
+def _utc(value: datetime) -> datetime:
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00:00-05:00 is in year 10000 in UTC
+        utc = datetime.max.replace(tzinfo=UTC)
+    _in_range(utc.date())
+    return utc
+
+
+Day = Annotated[date, AfterValidator(_in_range)]
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_utc)]
 Urn = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
 NhsNumber = Annotated[str, AfterValidator(ids.normalise_nhs_number)]
 Upn = Annotated[str, AfterValidator(ids.normalise_upn)]
@@ -110,7 +133,7 @@ class Ethnicity(Strict):
 class Person(Strict):
     given_name: ShortText | None = None
     family_name: ShortText | None = None
-    date_of_birth: date | None = None
+    date_of_birth: Day | None = None
     sex: codes.Sex | None = None
     postcode: Postcode | None = None
     address: ShortText | None = None
@@ -194,8 +217,8 @@ class AeAttendanceIn(RecordIn):
 class YjsCaseIn(RecordIn):
     status: codes.YjsStatus
     order_type: codes.YjsOrderType | None = None
-    started_on: date
-    ended_on: date | None = None
+    started_on: Day
+    ended_on: Day | None = None
     rosh_level: codes.RiskLevel | None = None
     safety_wellbeing_level: codes.RiskLevel | None = None
     case_worker: ShortText | None = None
@@ -211,7 +234,7 @@ class Send(Strict):
 class EducationReportIn(RecordIn):
     school_urn: Urn
     report_type: codes.EducationReportType
-    reported_on: date
+    reported_on: Day
     summary: LongText | None = None
     send: Send | None = None
     person: Person
