@@ -1,9 +1,12 @@
-"""Valid request bodies for each record type; tests override what they are about."""
+"""Valid request bodies for each record type (the API docs' examples, ``app.records.examples``);
+tests override what they are about."""
 
 from __future__ import annotations
 
 import copy
 from typing import Any
+
+from app.records.examples import EXAMPLES, PERSON
 
 # Valid identifiers (domain.md §4 test vectors).
 NHS_A, NHS_B = "9434765919", "9434765870"
@@ -20,22 +23,7 @@ TYPES = {
 
 
 def person(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "given_name": "Aisha",
-        "family_name": "Begum",
-        "date_of_birth": "2010-05-17",
-        "sex": "female",
-        "postcode": "LS9 7AB",
-        "identifiers": {"nhs_number": NHS_A},
-        "ethnicity": {"self_defined": "A3", "officer_defined": "IC4"},
-        "first_language": "Bengali",
-        "interpreter_required": False,
-        "religion": "Muslim",
-        "nationality": "British",
-        "school_urn": "107950",
-    }
-    body.update(overrides)
-    return body
+    return _with(PERSON, overrides)
 
 
 def _with(body: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -45,113 +33,23 @@ def _with(body: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
 
 
 def incident(**overrides: Any) -> dict[str, Any]:
-    return _with(
-        {
-            "source_ref": "WYP-INC-1",
-            "version": 1,
-            "occurred_at": "2026-11-20T22:15:00+00:00",
-            "reported_at": "2026-11-20T22:40:00+00:00",
-            "location": {
-                "description": "Harehills Lane near the shops",
-                "postcode_district": "LS9",
-                "ward": "Gipton and Harehills",
-            },
-            "category": "wounding",
-            "weapon": "knife",
-            "injury_severity": "serious",
-            "summary": "Child stabbed in the leg by another youth; taken to LGI.",
-            "crime_ref": "13/123456/26",
-            "persons": [
-                {"role": "victim", "arrested": False, "person": person()},
-                {
-                    "role": "suspect",
-                    "arrested": True,
-                    "person": person(
-                        given_name="Kyle",
-                        family_name="Walker",
-                        date_of_birth="2009-02-01",
-                        sex="male",
-                        identifiers={"police_person_id": "WYP-P-77"},
-                        ethnicity={"self_defined": "W1"},
-                    ),
-                },
-            ],
-        },
-        overrides,
-    )
+    return _with(EXAMPLES["incident"], overrides)
 
 
 def ppn(**overrides: Any) -> dict[str, Any]:
-    return _with(
-        {
-            "source_ref": "WYP-PPN-1",
-            "version": 1,
-            "occurrence_ref": "13/123456/26",
-            "incident_occurred_at": "2026-11-20T22:15:00+00:00",
-            "submitted_at": "2026-11-21T08:00:00+00:00",
-            "officer": {"id": "PC1234", "team": "Leeds East NPT", "district": "Leeds East"},
-            "risk_grade": "high",
-            "concern_types": ["serious_violence"],
-            "reason_for_referral": "Victim of a knife wounding; at risk of retaliation and exploitation.",
-            "child_present": True,
-            "child_spoken_to": True,
-            "voice_of_child": "Said she is scared to go back to school.",
-            "arrested": False,
-            "person": person(),
-        },
-        overrides,
-    )
+    return _with(EXAMPLES["ppn"], overrides)
 
 
 def ae_attendance(**overrides: Any) -> dict[str, Any]:
-    return _with(
-        {
-            "source_ref": "LTH-AE-1",
-            "version": 1,
-            "arrived_at": "2026-11-20T23:05:00+00:00",
-            "assault_at": "2026-11-20T22:15:00+00:00",
-            "assault_method": "knife",
-            "assault_location_type": "street",
-            "assault_location_description": "Harehills Lane",
-            "injury_severity": "serious",
-            "navigator_status": "triage",
-            "person": person(),
-        },
-        overrides,
-    )
+    return _with(EXAMPLES["ae_attendance"], overrides)
 
 
 def yjs_case(**overrides: Any) -> dict[str, Any]:
-    return _with(
-        {
-            "source_ref": "YJS-CASE-1",
-            "version": 1,
-            "status": "open",
-            "order_type": "referral_order",
-            "started_on": "2026-06-01",
-            "rosh_level": "medium",
-            "safety_wellbeing_level": "high",
-            "case_worker": "YJS Practitioner (East)",
-            "person": person(identifiers={"nhs_number": NHS_A, "yjs_id": "YJ-1001"}),
-        },
-        overrides,
-    )
+    return _with(EXAMPLES["yjs_case"], overrides)
 
 
 def education_report(**overrides: Any) -> dict[str, Any]:
-    return _with(
-        {
-            "source_ref": "SCH-107950-1",
-            "version": 1,
-            "school_urn": "107950",
-            "report_type": "persistent_absence",
-            "reported_on": "2026-11-18",
-            "summary": "Attendance 61% this half term.",
-            "send": {"ehcp": True, "sen_support": False, "disability": False},
-            "person": person(identifiers={"upn": UPN_A}),
-        },
-        overrides,
-    )
+    return _with(EXAMPLES["education_report"], overrides)
 
 
 BUILDERS = {

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from sqlalchemy import func, select
 
@@ -197,3 +200,12 @@ def test_batch_items_are_stored_where_single_posts_are_one_at_a_time_in_order(cl
     if db.dialect == "sqlite":
         assert {thread for _, thread in stored} == {stored[0][1]}
         assert stored[0][1].startswith("shield-sqlite-writer")
+
+
+def test_the_readmes_curl_posts_a_record(client, auth, db):
+    # The first record a newcomer posts, copied from the README: it must be accepted as printed.
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    [(path, body)] = re.findall(r"curl -s -X POST http://127\.0\.0\.1:8000(\S+) .*? -d '([^']*)'", readme, re.S)
+    r = client.post(path, content=body.encode(), headers={**auth("police"), "Content-Type": "application/json"})
+    assert r.status_code == 201, r.text
+    assert r.json()["outcome"] == "created" and count(db, Record) == 1

@@ -14,6 +14,7 @@ from dataclasses import replace
 
 import pytest
 import schemathesis
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -27,6 +28,7 @@ from schemathesis.specs.openapi.checks import (
 
 from app.main import create_app
 from app.policy.loader import load_policy
+from app.records.kinds import KINDS
 from tests.conftest import ROOT
 from tests.seeding import READER_AGENCY, seed_child_in_every_scope
 
@@ -128,3 +130,36 @@ def test_every_documented_operation_has_a_caller(settings, db):
     app = create_app(replace(settings, api_docs=True), db=db)
     documented = {(m.upper(), p) for p, ops in app.openapi()["paths"].items() for m in ops}
     assert documented == set(CALLERS)
+
+
+def test_every_example_in_the_api_docs_does_what_it_says(settings, db, auth):
+    # What an agency's developer posts first, from /docs ("Try it out"): each example is accepted
+    # as it stands, the quality check finds what its example leaves out, and search finds the child.
+    app = create_app(replace(settings, api_docs=True), db=db)
+    with TestClient(app) as client:
+        paths = client.get("/openapi.json").json()["paths"]
+        examples = {
+            (method.upper(), path): [e["value"] for e in body["examples"].values()]
+            for path, operations in paths.items()
+            for method, operation in operations.items()
+            if (body := operation.get("requestBody", {}).get("content", {}).get("application/json", {})).get("examples")
+        }
+        ingest = [key for key in examples if key[0] == "POST" and key[1] in INGEST_PATHS]
+        assert len(ingest) == len(INGEST_PATHS)
+        for method, path in [*ingest, *(key for key in examples if key not in ingest)]:
+            for value in examples[(method, path)]:
+                r = client.request(method, path, json=value, headers=headers_for(method, path, auth))
+                assert r.status_code in (200, 201), (path, r.text)
+                if path == "/api/v1/batch":
+                    assert [item["status"] for item in r.json()["items"]] == [200, 200]  # posted above
+                if path == "/api/v1/ppns/quality-check":
+                    found = {f["rule_id"] for f in r.json()["findings"]}
+                    assert {"voice_of_child_missing", "ethnicity_self_defined_missing"} <= found, found
+                if path == "/api/v1/children/search":
+                    assert r.json()["results"], value
+        assert set(examples) == {*ingest, ("POST", "/api/v1/batch"), QUALITY_CHECK, SEARCH}
+
+
+INGEST_PATHS = {f"/api/v1/{kind.path}" for kind in KINDS.values()}
+QUALITY_CHECK = ("POST", "/api/v1/ppns/quality-check")
+SEARCH = ("POST", "/api/v1/children/search")

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Body, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, update
 
@@ -85,6 +85,16 @@ def _rid(request: Request) -> str | None:
     return request.scope.get("state", {}).get("request_id")
 
 
+# The child of the ingest endpoints' examples (``app.records.examples``), found either way.
+_SEARCH_EXAMPLES = {
+    "by-name-and-date-of-birth": {
+        "summary": "By name and date of birth",
+        "value": {"given_name": "Aisha", "family_name": "Begum", "date_of_birth": "2010-05-17"},
+    },
+    "by-nhs-number": {"summary": "By NHS number", "value": {"identifiers": {"nhs_number": "9434765919"}}},
+}
+
+
 @router.post(
     "/children/search",
     response_model=SearchOut,
@@ -92,7 +102,9 @@ def _rid(request: Request) -> str | None:
     responses=problem_responses(*_ERRORS, described={422: "Empty, too broad or wildcard search"}),
 )
 def search_children(
-    request: Request, body: SearchIn, access: Annotated[Access, Authorized("search_children")]
+    request: Request,
+    body: Annotated[SearchIn, Body(openapi_examples=_SEARCH_EXAMPLES)],
+    access: Annotated[Access, Authorized("search_children")],
 ) -> SearchOut:
     """Ranked children within the caller's scope that may be the child described, each with a band
     (``high``: would link; ``possible``: would go to review; ``low``) and the identity fields the

@@ -20,6 +20,7 @@ from app.quality.check import Finding, findings, unknown_codes
 from app.quality.render import to_csv, to_html
 from app.quality.report import GroupBy, Period, QualityReport, ppn_quality
 from app.quality.rules import QualityRules
+from app.records.examples import EXAMPLES
 from app.records.kinds import KINDS
 from app.records.router import INGEST_RESPONSES, authorize_ingest, clock
 from app.records.schemas import Day
@@ -41,6 +42,13 @@ def _ppn_writer(request: Request, caller: CurrentCaller) -> Writer:
     return authorize_ingest(request, caller, KINDS["ppn"])
 
 
+# The example PPN less what the JTAI found missing most: what the child said, and who they are.
+_INCOMPLETE_PPN = {
+    **{k: v for k, v in EXAMPLES["ppn"].items() if k != "voice_of_child"},
+    "person": {k: v for k, v in EXAMPLES["ppn"]["person"].items() if k != "ethnicity"},
+}
+
+
 @router.post(
     "/ppns/quality-check",
     response_model=QualityCheckResult,
@@ -51,7 +59,17 @@ def _ppn_writer(request: Request, caller: CurrentCaller) -> Writer:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PpnIn"}}},
+            "content": {
+                "application/json": {
+                    "schema": {"$ref": "#/components/schemas/PpnIn"},
+                    "examples": {
+                        "incomplete": {
+                            "summary": "A PPN without the child's voice or ethnicity",
+                            "value": _INCOMPLETE_PPN,
+                        }
+                    },
+                }
+            },
         }
     },
 )

@@ -46,6 +46,7 @@ class RecordKind:
     name: s.RecordType
     path: str
     title: str
+    noun: str  # the title in a sentence, with its article: "an A&E attendance"
     schema: type[s.RecordIn]
     table: type[Base]
     columns: Callable[[Any], dict[str, Any]]
@@ -116,6 +117,7 @@ KINDS: dict[str, RecordKind] = {
             name="incident",
             path="incidents",
             title="Incident",
+            noun="an incident",
             schema=s.IncidentIn,
             table=m.Incident,
             columns=lambda r: {
@@ -136,6 +138,7 @@ KINDS: dict[str, RecordKind] = {
             name="ppn",
             path="ppns",
             title="Police protection notification",
+            noun="a police protection notification",
             schema=s.PpnIn,
             table=m.Ppn,
             columns=lambda r: {
@@ -159,6 +162,7 @@ KINDS: dict[str, RecordKind] = {
             name="ae_attendance",
             path="ae-attendances",
             title="A&E attendance",
+            noun="an A&E attendance",
             schema=s.AeAttendanceIn,
             table=m.AeAttendance,
             columns=lambda r: {
@@ -178,6 +182,7 @@ KINDS: dict[str, RecordKind] = {
             name="yjs_case",
             path="yjs-cases",
             title="YJS case",
+            noun="a YJS case",
             schema=s.YjsCaseIn,
             table=m.YjsCase,
             columns=lambda r: {
@@ -196,6 +201,7 @@ KINDS: dict[str, RecordKind] = {
             name="education_report",
             path="education-reports",
             title="Education report",
+            noun="an education report",
             schema=s.EducationReportIn,
             table=m.EducationReport,
             columns=lambda r: {"school_urn": r.school_urn, "report_type": r.report_type, "reported_on": r.reported_on},

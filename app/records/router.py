@@ -16,6 +16,7 @@ from app.errors import ProblemError, problem_responses
 from app.metrics import ingested
 from app.people.linking import Thresholds
 from app.policy.engine import can_ingest
+from app.records.examples import EXAMPLES
 from app.records.kinds import KINDS, Clock, RecordKind
 from app.records.schemas import BatchIn, BatchItemResult, BatchResult, IngestResult
 from app.records.service import Writer, check, in_transaction, ingest, parse
@@ -60,6 +61,18 @@ def authorize_ingest(request: Request, caller: Caller, kind: RecordKind) -> Writ
     return Writer(sub=caller.sub, agency=caller.agency, roles=caller.roles, request_id=rid)
 
 
+def _example(kind: RecordKind) -> dict[str, Any]:
+    return {kind.name: {"summary": kind.title, "value": EXAMPLES[kind.name]}}
+
+
+_BATCH_EXAMPLE = {
+    "incident-and-ppn": {
+        "summary": "An incident and the PPN it led to",
+        "value": {"records": [{"type": t, "record": EXAMPLES[t]} for t in ("incident", "ppn")]},
+    }
+}
+
+
 def _endpoint(kind: RecordKind):  # noqa: ANN202 - FastAPI reads the signature
     async def writer_for(request: Request, caller: CurrentCaller) -> Writer:
         # A dependency, so it runs before the body is validated: a caller who may not post this
@@ -73,7 +86,7 @@ def _endpoint(kind: RecordKind):  # noqa: ANN202 - FastAPI reads the signature
         request: Request,
         response: Response,
         writer: Annotated[Writer, Depends(writer_for)],
-        record: Annotated[kind.schema, Body()],  # type: ignore[name-defined]
+        record: Annotated[kind.schema, Body(openapi_examples=_example(kind))],  # type: ignore[name-defined]
     ) -> IngestResult:
         checked = check(kind, record, clock(request))
         db: Database = request.app.state.db
@@ -88,7 +101,7 @@ def _endpoint(kind: RecordKind):  # noqa: ANN202 - FastAPI reads the signature
 
     post_record.__name__ = f"post_{kind.name}"
     post_record.__doc__ = (
-        f"Receive a {kind.title.lower()} from its owning agency's system.\n\n"
+        f"Receive {kind.noun} from its owning agency's system.\n\n"
         "`(agency, source_ref, version)` is the natural key: the same body again returns 200 with the "
         "same ids; a higher version is an amendment (older versions are kept); the same version with a "
         "different body is 409."
@@ -104,7 +117,7 @@ for _kind in KINDS.values():
         status_code=201,
         response_model=IngestResult,
         responses=INGEST_RESPONSES,
-        summary=f"Post a {_kind.title.lower()}",
+        summary=f"Post {_kind.noun}",
     )
 
 
@@ -119,7 +132,9 @@ def _item_failure(exc: Exception, index: int) -> ProblemError:
     responses={k: v for k, v in INGEST_RESPONSES.items() if k not in (200, 409)},
     summary="Post up to 1,000 records of mixed types",
 )
-async def post_batch(request: Request, caller: CurrentCaller, batch: BatchIn) -> BatchResult:
+async def post_batch(
+    request: Request, caller: CurrentCaller, batch: Annotated[BatchIn, Body(openapi_examples=_BATCH_EXAMPLE)]
+) -> BatchResult:
     """Each item is validated and stored in its own transaction: a bad item loses none of the others.
 
     The response has one result per item, in order, with the status the item would have had on
