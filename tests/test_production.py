@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import uuid
 from dataclasses import replace
 
@@ -44,6 +45,18 @@ def test_api_docs_are_404_unless_enabled(client, path):
 def test_api_docs_are_served_when_enabled(settings, db, path):
     with make_client(settings, db, api_docs=True) as c:
         assert c.get(path).status_code == 200
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_the_docs_pages_load_nothing_from_another_site(settings, db, page):
+    # People paste bearer tokens into /docs: its scripts come from the service, not a CDN.
+    with make_client(settings, db, api_docs=True) as c:
+        html = c.get(page).text
+        loaded = re.findall(r'(?:src|href)="([^"]+)"', html)
+        assert loaded and all(url.startswith("/docs/static/") for url in loaded), loaded
+        assert "https://" not in html and "http://" not in html
+        for url in loaded:
+            assert c.get(url).status_code == 200, url
 
 
 def test_the_document_lists_problem_statuses_with_their_schema(settings, db):

@@ -123,3 +123,39 @@ def test_a_navigator_sees_no_education_record_or_send_flag(client, auth, server,
     assert "Attended A&E after an assault" in text and "AE-A" in text
     assert "Education records" not in text and "SCH-A" not in text
     assert "EHC" not in text and "ehcp" not in text.lower()
+
+
+def test_an_agency_developer_sees_each_records_example_in_the_api_docs_with_no_internet(
+    database_url, tmp_path, monkeypatch, browser, backend
+):
+    monkeypatch.setenv("SHIELD_API_DOCS", "true")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc, log = start_server(database_url, port, tmp_path / "server.log")
+    try:
+        wait_until_up(proc, base, tmp_path / "server.log")
+        context = browser.new_context(viewport={"width": 1240, "height": 1754})
+        page = context.new_page()
+        elsewhere: list[str] = []
+
+        def loopback_only(route) -> None:  # as on a machine with no internet
+            if route.request.url.startswith(base + "/"):
+                route.continue_()
+            else:
+                elsewhere.append(route.request.url)
+                route.abort()
+
+        page.route("**/*", loopback_only)
+        page.goto(f"{base}/docs")
+        for summary, source_ref in [("Post an incident", "WYP-INC-1"), ("Post an A&E attendance", "LTH-AE-1")]:
+            page.get_by_text(summary, exact=True).click()
+            page.get_by_text(f'"{source_ref}"').first.wait_for()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"api-docs-{backend}.png"), full_page=True)
+        text = page.inner_text("body")
+        context.close()
+    finally:
+        stop(proc)
+        log.close()
+    assert elsewhere == []
+    assert '"category": "wounding"' in text and '"navigator_status": "triage"' in text
