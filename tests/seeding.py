@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from app.audit.models import AuditEvent
 from app.policy.loader import Policy
+from app.records.examples import EXAMPLES
 from tests.factories import TYPES, UPN_A
 
 SCHOOL_A, SCHOOL_B = "107950", "108123"
@@ -81,26 +82,18 @@ def full_person(**overrides: Any) -> dict[str, Any]:
 
 
 def incident_body(child: dict[str, Any], other: dict[str, Any], ref: str = "INC-1", **overrides: Any) -> dict:
-    body = {
-        "source_ref": ref,
-        "version": 1,
-        "occurred_at": ago(days=2),
-        "reported_at": ago(days=2, hours=-1),
-        "location": {
-            "description": "Harehills Lane near the shops",
-            "postcode_district": "LS9",
-            "ward": "Gipton and Harehills",
-        },
-        "category": "wounding",
-        "weapon": "knife",
-        "injury_severity": "serious",
-        "summary": "Child stabbed in the leg by another youth; taken to LGI.",
-        "crime_ref": f"13/{ref}/26",
-        "persons": [
+    """The API docs' example incident, two days ago, with ``child`` its victim and ``other`` arrested."""
+    body = copy.deepcopy(EXAMPLES["incident"])
+    body.update(
+        source_ref=ref,
+        occurred_at=ago(days=2),
+        reported_at=ago(days=2, hours=-1),
+        crime_ref=f"13/{ref}/26",
+        persons=[
             {"role": "victim", "arrested": False, "person": copy.deepcopy(child)},
             {"role": "suspect", "arrested": True, "person": copy.deepcopy(other)},
         ],
-    }
+    )
     body.update(overrides)
     return body
 
