@@ -105,7 +105,9 @@ def audit_events(
     child_id: Annotated[uuid.UUID, Query(description="The child's opaque id")],
     limit: Limit = 100,
     before: Annotated[
-        int | None, Query(ge=1, description="Only rows before this seq: the last `seq` of the previous page")
+        int | None,
+        # At most the largest seq the column holds: one past it was a 500 (SQLite's OverflowError).
+        Query(ge=1, le=2**63 - 1, description="Only rows before this seq: the last `seq` of the previous page"),
     ] = None,
 ) -> list[AuditEventOut]:
     """Who saw or wrote this child's data, when, for what purpose, and which field groups:
