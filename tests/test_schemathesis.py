@@ -33,7 +33,7 @@ from tests.conftest import ROOT
 from tests.seeding import READER_AGENCY, seed_child_in_every_scope
 
 POLICY = load_policy(ROOT / "policies")
-EXAMPLES = int(os.environ.get("SHIELD_SCHEMATHESIS_EXAMPLES", "10"))
+EXAMPLES = int(os.environ.get("SHIELD_SCHEMATHESIS_EXAMPLES", "100"))
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
