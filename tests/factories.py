@@ -8,9 +8,9 @@ from typing import Any
 
 from app.records.examples import EXAMPLES, PERSON
 
-# Valid identifiers (domain.md §4 test vectors).
-NHS_A, NHS_B = "9434765919", "9434765870"
-UPN_A = "H801200001001"
+# Valid identifiers (domain.md §4 test vectors): the examples' own, and a second NHS number.
+NHS_A, NHS_B = PERSON["identifiers"]["nhs_number"], "9434765870"
+UPN_A = EXAMPLES["education_report"]["person"]["identifiers"]["upn"]
 
 # Agency and URL path for each record type.
 TYPES = {

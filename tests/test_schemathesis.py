@@ -132,6 +132,11 @@ def test_every_documented_operation_has_a_caller(settings, db):
     assert documented == set(CALLERS)
 
 
+INGEST_PATHS = {f"/api/v1/{kind.path}" for kind in KINDS.values()}
+QUALITY_CHECK = ("POST", "/api/v1/ppns/quality-check")
+SEARCH = ("POST", "/api/v1/children/search")
+
+
 def test_every_example_in_the_api_docs_does_what_it_says(settings, db, auth):
     # What an agency's developer posts first, from /docs ("Try it out"): each example is accepted
     # as it stands, the quality check finds what its example leaves out, and search finds the child.
@@ -158,8 +163,3 @@ def test_every_example_in_the_api_docs_does_what_it_says(settings, db, auth):
                 if path == "/api/v1/children/search":
                     assert r.json()["results"], value
         assert set(examples) == {*ingest, ("POST", "/api/v1/batch"), QUALITY_CHECK, SEARCH}
-
-
-INGEST_PATHS = {f"/api/v1/{kind.path}" for kind in KINDS.values()}
-QUALITY_CHECK = ("POST", "/api/v1/ppns/quality-check")
-SEARCH = ("POST", "/api/v1/children/search")

@@ -20,6 +20,7 @@ from app.people.models import IdentityReview
 from app.people.search import SearchIn, check_search, describe, search
 from app.policy.deps import Authorized
 from app.policy.engine import Access, person_view
+from app.records.examples import PERSON
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])
 _ERRORS = (400, 401, 403, 422, 429)
@@ -85,13 +86,16 @@ def _rid(request: Request) -> str | None:
     return request.scope.get("state", {}).get("request_id")
 
 
-# The child of the ingest endpoints' examples (``app.records.examples``), found either way.
+# The child of the ingest endpoints' examples, found either way.
 _SEARCH_EXAMPLES = {
     "by-name-and-date-of-birth": {
         "summary": "By name and date of birth",
-        "value": {"given_name": "Aisha", "family_name": "Begum", "date_of_birth": "2010-05-17"},
+        "value": {k: PERSON[k] for k in ("given_name", "family_name", "date_of_birth")},
     },
-    "by-nhs-number": {"summary": "By NHS number", "value": {"identifiers": {"nhs_number": "9434765919"}}},
+    "by-nhs-number": {
+        "summary": "By NHS number",
+        "value": {"identifiers": {"nhs_number": PERSON["identifiers"]["nhs_number"]}},
+    },
 }
 
 

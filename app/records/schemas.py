@@ -65,9 +65,12 @@ EARLIEST = date(1900, 1, 1)
 LATEST = date(2999, 12, 31)
 
 
+_OUT_OF_RANGE = f"must be between {EARLIEST.isoformat()} and {LATEST.isoformat()}"
+
+
 def _in_range(value: date) -> date:
     if not EARLIEST <= value <= LATEST:
-        raise ValueError(f"must be between {EARLIEST.isoformat()} and {LATEST.isoformat()}")
+        raise ValueError(_OUT_OF_RANGE)
     return value
 
 
@@ -75,7 +78,7 @@ def _utc(value: datetime) -> datetime:
     try:
         utc = value.astimezone(UTC)
     except OverflowError:  # 9999-12-31T23:00:00-05:00 is in year 10000 in UTC
-        utc = datetime.max.replace(tzinfo=UTC)
+        raise ValueError(_OUT_OF_RANGE) from None
     _in_range(utc.date())
     return utc
 
