@@ -1,16 +1,19 @@
 """Merging two children found to be one, and splitting them again.
 
 A merge re-points the absorbed child's rows (``record_subject``, ``child_identifier``,
-``person_index``) to the survivor and writes down exactly which rows moved; the absorbed child
-keeps its id, marked ``merged_into``. Everything that asks "which records are this child's" (the
-policy scopes, the record, the briefing) then sees one child without knowing a merge happened. A
-split moves exactly the recorded rows back. Records that arrive later for the absorbed child find
-the survivor: its identifiers and descriptions moved with it.
+``person_index``) to the survivor and writes down exactly which rows moved (a record link with the
+person it describes); the absorbed child keeps its id, marked ``merged_into``. Everything that asks
+"which records are this child's" (the policy scopes, the record, the briefing) then sees one child
+without knowing a merge happened. A split moves the recorded rows back, those still with the
+survivor (or with whoever it was merged into since): merges in a chain split in any order return
+each child its own rows. Records that arrive later for the absorbed child find the survivor: its
+identifiers and descriptions moved with it.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
@@ -27,9 +30,20 @@ from app.records.models import RecordSubject
 SINGLE_VALUED = ("nhs_number", "upn")
 
 _subject = RecordSubject.__table__
+_SUBJECT_COLUMNS = (
+    RecordSubject.record_id,
+    RecordSubject.position,
+    RecordSubject.given_key,
+    RecordSubject.family_key,
+    RecordSubject.date_of_birth,
+)
 _MOVE_SUBJECT = (
     update(_subject)
-    .where(_subject.c.record_id == bindparam("r"), _subject.c.position == bindparam("p"))
+    .where(
+        _subject.c.record_id == bindparam("r"),
+        _subject.c.position == bindparam("p"),
+        _subject.c.child_id == bindparam("from"),
+    )
     .values(child_id=bindparam("to"))
 )
 
@@ -58,18 +72,18 @@ def merge(
             kind="identifier-conflict",
         )
     moved: dict[str, Any] = {
+        # Each row with the person it describes, so that a split finds it again after an amendment
+        # has put that person at another position in the record.
         "record_subject": [
-            [str(r), p]
-            for r, p in conn.execute(
-                select(RecordSubject.record_id, RecordSubject.position).where(RecordSubject.child_id == absorbed)
-            )
+            [str(r), p, *_person_keys(rest)]
+            for r, p, *rest in conn.execute(select(*_SUBJECT_COLUMNS).where(RecordSubject.child_id == absorbed))
         ],
         "child_identifier": list(
             conn.execute(select(ChildIdentifier.id).where(ChildIdentifier.child_id == absorbed)).scalars()
         ),
         "person_index": list(conn.execute(select(PersonIndex.id).where(PersonIndex.child_id == absorbed)).scalars()),
     }
-    _move(conn, moved, survivor)
+    _move(conn, moved, absorbed, survivor)
     conn.execute(update(Child.__table__).where(Child.__table__.c.id == absorbed).values(merged_into=survivor))
     row = ChildMerge(
         id=uuid.uuid4(),
@@ -96,28 +110,61 @@ def split(conn: Connection, merge_id: uuid.UUID, reason: str, by: str, now: date
         raise ProblemError(
             409, "Merged again since", "the absorbed child has been merged elsewhere since; split that first"
         )
-    _move(conn, row["moved"], row["absorbed_id"])
+    # The moved rows are with the survivor, or with whoever it was merged into since. Any of them
+    # no longer there has gone its own way since (a split of an earlier merge into the absorbed
+    # child took it back, an amendment linked its person elsewhere): it stays where it is.
+    _move(conn, row["moved"], surviving_child(conn, row["survivor_id"]), row["absorbed_id"])
     conn.execute(update(Child.__table__).where(Child.__table__.c.id == row["absorbed_id"]).values(merged_into=None))
     table = ChildMerge.__table__
     conn.execute(update(table).where(table.c.id == merge_id).values(split_at=now, split_by=by, split_reason=reason))
     return ChildMerge(**{**dict(row), "split_at": now, "split_by": by, "split_reason": reason})
 
 
-def _move(conn: Connection, moved: dict[str, Any], to: uuid.UUID) -> None:
-    if moved["record_subject"]:
-        rows = [{"r": uuid.UUID(r), "p": p, "to": to} for r, p in moved["record_subject"]]
-        # Whoever the rows are with now (the survivor, or where a later merge took them), and their
-        # new child: their incidents and PPNs pair differently for the "no PPN in time" rule.
-        before = conn.execute(
-            select(RecordSubject.child_id).where(RecordSubject.record_id.in_({row["r"] for row in rows}))
-        ).scalars()
-        touched = {to, *before}
-        conn.execute(_MOVE_SUBJECT, rows)
-        kept.refresh(conn, touched)
+def _move(conn: Connection, moved: dict[str, Any], held_by: uuid.UUID, to: uuid.UUID) -> None:
+    """Move the rows ``moved`` names that ``held_by`` holds now to ``to``."""
+    subjects = _subjects_to_move(conn, moved["record_subject"], held_by)
+    if subjects:
+        conn.execute(_MOVE_SUBJECT, [{"r": r, "p": p, "from": held_by, "to": to} for r, p in subjects])
+        # Their incidents and PPNs pair differently for the "no PPN in time" rule.
+        kept.refresh(conn, {held_by, to})
     for model, key in ((ChildIdentifier, "child_identifier"), (PersonIndex, "person_index")):
         if moved[key]:
             table = model.__table__
-            conn.execute(update(table).where(table.c.id.in_(moved[key])).values(child_id=to))
+            conn.execute(
+                update(table).where(table.c.id.in_(moved[key]), table.c.child_id == held_by).values(child_id=to)
+            )
+
+
+def _subjects_to_move(conn: Connection, listed: list[list[Any]], held_by: uuid.UUID) -> list[tuple[uuid.UUID, int]]:
+    """Where the subject rows ``listed`` (record id, position, the person's keys) stand now among
+    ``held_by``'s rows: at the same position if the same person is still there, else at another
+    position of the record describing the same person. Rows listed by a merge made before the keys
+    were kept (record id and position only) are found at their position."""
+    if not listed:
+        return []
+    held: dict[uuid.UUID, dict[int, tuple[Any, ...]]] = defaultdict(dict)
+    records = list({uuid.UUID(entry[0]) for entry in listed})
+    for r, p, *rest in conn.execute(
+        select(*_SUBJECT_COLUMNS).where(RecordSubject.record_id.in_(records), RecordSubject.child_id == held_by)
+    ):
+        held[r][p] = _person_keys(rest)
+    found: list[tuple[uuid.UUID, int]] = []
+    for r_text, position, *keys in listed:
+        rows = held[uuid.UUID(r_text)]
+        if position in rows and (not keys or rows[position] == tuple(keys)):
+            at: int | None = position
+        else:
+            at = next((p for p, person in sorted(rows.items()) if keys and person == tuple(keys)), None)
+        if at is not None:
+            found.append((uuid.UUID(r_text), at))
+            del rows[at]  # each row moves once, whichever listed entry it answers
+    return found
+
+
+def _person_keys(values: list[Any]) -> tuple[Any, ...]:
+    """The person a subject row describes, as JSON keeps it: name keys and date of birth."""
+    given, family, born = values
+    return given, family, born.isoformat() if born is not None else None
 
 
 def _values(row: ChildMerge) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.factories import ppn
+from tests.factories import incident, ppn
 from tests.people.helpers import POLICY, anonymous_person, outcome, post_ppn
 from tests.seeding import audit_rows, reader, rows_of_request
 
@@ -125,3 +125,71 @@ def test_reject_leaves_both_children_apart(client, auth, db):
     assert r.json()["status"] == "rejected"
     assert client.get(REVIEW, headers=steward).json()["items"] == []
     assert _records_of(client, auth, older) == ["P-1"] and _records_of(client, auth, newer) == ["P-2"]
+
+
+def _merge(client, steward, review_id) -> str:
+    r = client.post(f"{REVIEW}/{review_id}", json={"decision": "merge", "reason": "Same school and GP"}, headers=steward)
+    assert r.status_code == 200, r.text
+    return r.json()["merge_id"]
+
+
+def _split(client, steward, merge_id) -> None:
+    r = client.post(f"/api/v1/identity/merges/{merge_id}/split", json={"reason": "GP confirms two girls"}, headers=steward)
+    assert r.status_code == 200, r.text
+
+
+def _reviews(client, steward) -> dict[tuple[str, str], str]:
+    items = client.get(REVIEW, headers=steward).json()["items"]
+    return {(i["record_child"]["child_id"], i["candidate"]["child_id"]): i["id"] for i in items}
+
+
+def test_splitting_a_chain_of_merges_from_the_first_returns_each_child_its_own_records(client, auth, db):
+    """C merged into B, then B into A; C split off first, then B. The second split must not take
+    C's records (moved by the first merge into B, so also in the second merge's list) to B."""
+    a = post_ppn(client, auth, "P-A", anonymous_person())
+    b = post_ppn(client, auth, "P-B", anonymous_person(postcode="LS8 3QT"))
+    c = post_ppn(client, auth, "P-C", anonymous_person(postcode="LS16 5NS"))
+    steward = reader(auth, POLICY, "identity_steward")
+    reviews = _reviews(client, steward)
+    c_into_b = _merge(client, steward, reviews[(c, b)])
+    b_into_a = _merge(client, steward, reviews[(b, a)])
+    assert _records_of(client, auth, a) == ["P-A", "P-B", "P-C"]
+
+    _split(client, steward, c_into_b)
+    assert _records_of(client, auth, c) == ["P-C"]
+    assert _records_of(client, auth, a) == ["P-A", "P-B"]
+    _split(client, steward, b_into_a)
+    assert [_records_of(client, auth, x) for x in (a, b, c)] == [["P-A"], ["P-B"], ["P-C"]]
+    # C's description went back with it: a record describing C exactly finds C, not B.
+    assert post_ppn(client, auth, "P-C2", anonymous_person(postcode="LS16 5NS")) == c
+
+
+def test_a_split_after_an_amendment_reordered_the_people_moves_the_same_person_back(client, auth, db):
+    """The merge moved X's row in incident I-X (its first person). An amendment of I-X then lists
+    another child, Z, first. The split returns X's row wherever it now stands, and leaves Z's."""
+    seraphina = anonymous_person(given_name="Seraphina", family_name="Montgomerie", date_of_birth="2010-08-28")
+    crispin = anonymous_person(
+        given_name="Crispin", family_name="Oddingley", date_of_birth="2009-02-02", sex="male", postcode="LS8 1AB"
+    )
+    victim = {"role": "victim", "arrested": False, "person": {**seraphina, "postcode": "LS27 0QE"}}
+    suspect = {"role": "suspect", "arrested": True, "person": crispin}
+
+    def post_incident(ref, version, persons):
+        body = incident(source_ref=ref, version=version, crime_ref=None, persons=persons)
+        r = client.post("/api/v1/incidents", json=body, headers=auth("police"))
+        assert r.status_code in (200, 201), r.text
+        return [c["child_id"] for c in r.json()["children"]]
+
+    [y] = post_incident("I-Y", 1, [{**victim, "person": seraphina}])
+    x, z = post_incident("I-X", 1, [victim, suspect])
+    steward = reader(auth, POLICY, "identity_steward")
+    merge_id = _merge(client, steward, _reviews(client, steward)[(x, y)])
+    assert post_incident("I-X", 2, [suspect, victim]) == [z, y]
+
+    _split(client, steward, merge_id)
+    assert _records_of(client, auth, x) == ["I-X"]
+    assert _records_of(client, auth, y) == ["I-Y"]
+    assert _records_of(client, auth, z) == ["I-X"]
+    record = client.get(f"/api/v1/children/{z}/record", headers=reader(auth, POLICY, "front_door_social_worker"))
+    [subject] = [p for p in record.json()["records"][0]["fields"]["persons"] if p["subject"]]
+    assert subject["role"] == "suspect"
