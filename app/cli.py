@@ -75,8 +75,18 @@ def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
 PROGRESS_EVERY = 100_000
 
 
-def _progress_import(settings: Settings, lines: Iterator[str], total: int | None, label: str) -> int:
+def _progress_bar(label: str):  # noqa: ANN202
+    """A progress bar on standard error, shown only when that is a terminal: standard output
+    keeps the summary, for a file or a script."""
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    console = Console(stderr=True)
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    return Progress(*columns, console=console, disable=not console.is_terminal)
+
+
+def _progress_import(settings: Settings, lines: Iterator[str] | Iterator[bytes], total: int | None, label: str) -> int:
 
     from app.db import Database
     from app.people.linking import Thresholds
@@ -88,8 +98,11 @@ def _progress_import(settings: Settings, lines: Iterator[str], total: int | None
     started = time.perf_counter()
     interactive = sys.stderr.isatty()
     last = [started]
+    seen = ImportReport()
 
     def on_line(report: ImportReport) -> None:
+        nonlocal seen
+        seen = report
         progress.update(task, completed=report.lines)
         if not interactive and report.lines and report.lines % PROGRESS_EVERY == 0:
             # Without a terminal (a long load in a log): the rate overall and over the last stretch,
@@ -103,23 +116,21 @@ def _progress_import(settings: Settings, lines: Iterator[str], total: int | None
             )
             last[0] = now
 
-    with Progress(
-        TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        transient=False,
-        disable=not interactive,
-    ) as progress:
+    with _progress_bar(label) as progress:
         task = progress.add_task(label, total=total)
-        report = import_lines(
-            db,
-            lines,
-            policy,
-            _clock(settings),
-            on_line=on_line,
-            thresholds=Thresholds.from_settings(settings),
-        )
+        try:
+            report = import_lines(
+                db, lines, policy, _clock(settings), on_line=on_line, thresholds=Thresholds.from_settings(settings)
+            )
+        except KeyboardInterrupt:
+            progress.stop()
+            stored = seen.created + seen.amended + seen.unchanged + seen.superseded
+            print(
+                f"interrupted: {stored} of the {seen.lines} lines read were stored, each chunk whole; "
+                "run the same import again to finish (lines stored already come back unchanged)",
+                file=sys.stderr,
+            )
+            return 130
     elapsed = time.perf_counter() - started
     db.dispose()
     for number, message in report.errors[:50]:
@@ -135,17 +146,34 @@ def _progress_import(settings: Settings, lines: Iterator[str], total: int | None
     return 1 if report.failed else 0
 
 
+# The first bytes of files that are not JSON Lines but are often given for them.
+_COMPRESSED = {b"\x1f\x8b": "gzip", b"PK": "zip", b"BZ": "bzip2", b"\xfd7": "xz"}
+
+
 def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     from app.migrate import upgrade
 
+    if args.file == "-":
+        upgrade(settings.database_url)
+        return _progress_import(settings, iter(sys.stdin.buffer), None, "importing standard input")
     path = Path(args.file)
-    if not path.is_file():
-        print(f"{path}: no such file", file=sys.stderr)
+    try:
+        # Lines as bytes, split at "\n" only: each is decoded on its own, so a line that is not
+        # UTF-8 is reported by number, and a carriage return inside a line does not end it.
+        fh = path.open("rb")
+    except OSError as exc:  # missing, a directory, not readable
+        print(f"{path}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    upgrade(settings.database_url)
-    with path.open(encoding="utf-8") as fh:
-        total = sum(1 for _ in fh)
-    with path.open(encoding="utf-8") as fh:
+    with fh:
+        kind = _COMPRESSED.get(fh.peek(2)[:2])
+        if kind:
+            print(f"{path}: {kind}-compressed; decompress it first (JSON Lines are read as text)", file=sys.stderr)
+            return 2
+        total = None
+        if path.is_file():  # counted for the progress bar; a pipe cannot be read twice
+            total = sum(1 for _ in fh)
+            fh.seek(0)
+        upgrade(settings.database_url)
         return _progress_import(settings, iter(fh), total, f"importing {path.name}")
 
 
@@ -214,8 +242,6 @@ def cmd_audit_verify(settings: Settings, _args: argparse.Namespace) -> int:
 def cmd_quality_recheck(settings: Settings, args: argparse.Namespace) -> int:
     import uuid
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     from app.db import Database
     from app.migrate import upgrade
     from app.quality.recheck import RecheckReport, count_ppns, recheck
@@ -233,13 +259,7 @@ def cmd_quality_recheck(settings: Settings, args: argparse.Namespace) -> int:
         progress.update(task, completed=r.checked)
 
     try:
-        with Progress(
-            TextColumn("rechecking PPNs"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            disable=not sys.stderr.isatty(),
-        ) as progress:
+        with _progress_bar("rechecking PPNs") as progress:
             task = progress.add_task("recheck", total=total)
             report = recheck(
                 db,
@@ -389,7 +409,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     imp = sub.add_parser("import", help="bulk import a JSON Lines file")
     imp.add_argument(
-        "file", help='JSON Lines, one {"type": ..., "agency": ..., "record": {...}} per line; safe to run again'
+        "file",
+        help='UTF-8 JSON Lines, one {"type": ..., "agency": ..., "record": {...}} per line, or - for standard '
+        "input; safe to run again",
     )
     imp.set_defaults(func=cmd_import)
 

@@ -83,14 +83,22 @@ def validation_problem(errors: Iterable[FieldError], title: str = "The request i
     return ProblemError(422, title, detail, kind="validation-error", errors=errs)
 
 
-def pydantic_errors(errors: Iterable[dict[str, Any]], strip: int = 0) -> list[FieldError]:
-    """Turn Pydantic's error list into field errors, dropping ``strip`` leading path parts."""
+# A field name longer than this is shortened where an error names it: an unknown key is the
+# sender's own text, a megabyte of it or a value put where a name belongs.
+FIELD_NAME_SHOWN = 64
+
+
+def pydantic_errors(
+    errors: Iterable[dict[str, Any]], strip: int = 0, unknown: str = "not part of this record type"
+) -> list[FieldError]:
+    """Turn Pydantic's error list into field errors, dropping ``strip`` leading path parts;
+    ``unknown`` says what an unknown field is not part of."""
     out = []
     for err in errors:
-        loc = tuple(err.get("loc", ()))[strip:]
+        loc = tuple(_shown(part) for part in tuple(err.get("loc", ()))[strip:])
         msg = err.get("msg", "invalid")
         if err.get("type") == "extra_forbidden":
-            msg = "unknown field: not part of this record type"
+            msg = f"unknown field: {unknown}"
         elif err.get("type") == "missing":
             msg = "required field is missing"
         elif err.get("type") == "timezone_aware":
@@ -99,6 +107,12 @@ def pydantic_errors(errors: Iterable[dict[str, Any]], strip: int = 0) -> list[Fi
             msg = msg.removeprefix("Value error, ")
         out.append(FieldError(loc, msg))
     return out
+
+
+def _shown(part: str | int) -> str | int:
+    if isinstance(part, str) and len(part) > FIELD_NAME_SHOWN:
+        return part[: FIELD_NAME_SHOWN - 1] + "…"
+    return part
 
 
 def request_id(request: Request) -> str | None:
@@ -165,8 +179,7 @@ def install_handlers(app: FastAPI, authenticate_first: Callable[[Request], Await
             return problem_response(problem, request_id(request))
         # FastAPI prefixes locations with "body"/"query"/"path"; the body prefix means nothing to a client.
         fields = [
-            FieldError(tuple(e["loc"][1:]) if e.get("loc", ("",))[0] == "body" else tuple(e["loc"]), f.message)
-            for e, f in zip(errors, pydantic_errors(errors), strict=True)
+            FieldError(f.path[1:] if f.path[:1] == ("body",) else f.path, f.message) for f in pydantic_errors(errors)
         ]
         return problem_response(validation_problem(fields), request_id(request))
 

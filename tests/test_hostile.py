@@ -105,6 +105,14 @@ def test_a_lone_surrogate_in_a_field_name_is_422_not_500(client, auth, db):
     assert count(db, Record) == 0
 
 
+def test_an_unknown_field_with_a_long_name_is_named_shortened_not_echoed_whole(client, auth, db):
+    body = json.dumps({**incident(), "k" * 100_000: 1}).encode()
+    problem = assert_problem(post_raw(client, auth, body), 422)
+    assert [e["field"] for e in problem["errors"]] == ["k" * 63 + "…"]
+    assert len(json.dumps(problem)) < 2000
+    assert count(db, Record) == 0
+
+
 def test_a_valid_surrogate_pair_is_accepted(client, auth, db):
     r = post_raw(client, auth, raw_incident('"Threatened with a \\ud83d\\udd2a"'))
     assert r.status_code == 201, r.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -17,6 +18,7 @@ from sqlalchemy import create_engine, func, select
 
 from app.models import Record, RecordVersion
 from app.policy.loader import load_policy
+from app.records import bulk
 from app.records.bulk import import_lines
 from app.records.kinds import Clock
 from tests.conftest import ROOT
@@ -108,7 +110,8 @@ def test_an_amendment_later_in_the_file_is_applied(db, settings):
             id="unknown-line-field",
         ),
         pytest.param('{"type": "incident", "agency": "police", "record": []}', "record", id="record-not-an-object"),
-        pytest.param('["incident"]', "", id="line-not-an-object"),
+        pytest.param('["incident"]', "not an object", id="line-not-an-object"),
+        pytest.param("null", "not an object", id="line-null"),
     ],
 )
 def test_a_malformed_line_is_reported_by_number(db, settings, bad, field):
@@ -118,11 +121,71 @@ def test_a_malformed_line_is_reported_by_number(db, settings, bad, field):
     assert report.created == 1
 
 
-def test_an_unknown_agency_is_reported(db, settings):
-    report = run(db, settings, [line("incident", incident(), agency="martians")])
-    assert [n for n, _ in report.errors] == [1]
-    assert "martians" in report.errors[0][1]
+def test_an_unknown_field_of_the_line_is_named_as_the_lines_not_the_records(db, settings):
+    bad = '{"type": "incident", "agency": "police", "record": {}, "owner": "health"}\n'
+    [(_, message)] = run(db, settings, [bad]).errors
+    assert message == "owner: unknown field: a line has only type, agency and record"
+
+
+def test_an_unknown_agency_is_reported_with_the_agencies_there_are_and_not_echoed(db, settings):
+    # A mis-mapped column can put a name where the agency belongs: the message lists the real ones.
+    report = run(db, settings, [line("incident", incident(), agency="Aisha Begum 2010-05-07")])
+    [(number, message)] = report.errors
+    assert number == 1 and message.startswith("agency: not one of the partnership's: ")
+    assert "police" in message and "Aisha" not in message
     assert count(db, Record) == 0
+
+
+def test_an_ethnicity_no_code_list_knows_is_refused_without_echoing_it(db, settings):
+    who = person(ethnicity={"self_defined": "Aisha Begum 2010-05-07", "officer_defined": "IC3"})
+    [(_, message)] = run(db, settings, [line("ppn", ppn(person=who))]).errors
+    assert message.startswith("person.ethnicity.self_defined: unknown self-defined ethnicity: use a police 18+1 code")
+    assert "Aisha" not in message and "2010" not in message
+
+
+def test_an_unknown_field_with_a_very_long_name_is_named_shortened(db, settings):
+    body = incident(**{"x" * 1_000_000: 1})
+    [(_, message)] = run(db, settings, [line("incident", body)]).errors
+    assert message.startswith("x" * 63 + "…: unknown field") and len(message) < 200
+
+
+# Lines as ``shield import`` reads a file: bytes, each with its line end.
+NOT_JSON_LINES = [
+    (b'{"type": "incident", "agency": "police", "record": {"source_ref": "Caf\xe9"}}\n', "not UTF-8 text (byte 0xE9"),
+    (b"[" * 100_000 + b"]" * 100_000 + b"\n", "not valid JSON here: nested too deeply"),
+    (b'{"type": "incident", "version": ' + b"9" * 5000 + b"}\n", "not valid JSON here: Exceeds the limit"),
+    # Cut off at the end of the line (a truncated export): placed there, not at column 1.
+    (b'{"type": "incident", "agency": "police"\r\n', "not valid JSON: Expecting ',' delimiter at column 40"),
+    (b'{"type": "incident\x00"}\n', "not valid JSON: Invalid control character at column 19"),
+]
+
+
+@pytest.mark.parametrize(("bad", "message"), NOT_JSON_LINES, ids=["latin-1", "deep", "digits", "cut-off", "nul"])
+def test_a_line_that_is_not_json_this_import_reads_is_reported_and_the_rest_load(db, settings, bad, message):
+    good = [line("incident", incident(source_ref=f"OK-{i}")).encode() for i in range(2)]
+    report = run(db, settings, [good[0], bad, good[1]])
+    [(number, said)] = report.errors
+    assert number == 2 and said.startswith(message), said
+    assert report.created == 2
+
+
+@pytest.mark.parametrize(("bad", "message"), NOT_JSON_LINES[:3], ids=["latin-1", "deep", "digits"])
+def test_such_a_line_in_a_later_chunk_parsed_in_the_other_process_is_reported_too(
+    db, settings, monkeypatch, bad, message
+):
+    # Chunks after the first are parsed in a spawned process: an error there stopped the import
+    # part-way, the first chunks stored and the rest not.
+    monkeypatch.setattr(bulk, "CHUNK", 2)
+    good = [line("incident", incident(source_ref=f"OK-{i}")).encode() for i in range(7)]
+    report = run(db, settings, [*good[:5], bad, *good[5:]])
+    [(number, said)] = report.errors
+    assert number == 6 and said.startswith(message), said
+    assert report.created == 7
+
+
+def test_a_byte_order_mark_before_the_first_line_is_not_an_error(db, settings):
+    report = run(db, settings, [b"\xef\xbb\xbf" + line("incident", incident()).encode()])
+    assert (report.errors, report.created) == ([], 1)
 
 
 # ---- The `shield import` command, end to end (SQLite only) -----------------------------------------
@@ -207,4 +270,52 @@ def test_the_import_command_exits_0_for_a_clean_file_and_is_safe_to_rerun(tmp_pa
 def test_the_import_command_refuses_a_missing_file(tmp_path):
     result = run_cli(tmp_path, tmp_path / "missing.jsonl")
     assert result.returncode == 2
-    assert "no such file" in result.stderr
+    assert result.stderr.strip() == f"{tmp_path / 'missing.jsonl'}: No such file or directory"
+
+
+def test_the_import_command_names_a_directory_and_a_compressed_file_without_a_traceback(tmp_path):
+    directory = run_cli(tmp_path, tmp_path)
+    assert (directory.returncode, directory.stderr.strip()) == (2, f"{tmp_path}: Is a directory")
+    packed = tmp_path / "records.jsonl.gz"
+    packed.write_bytes(gzip.compress(line("incident", incident()).encode()))
+    result = run_cli(tmp_path, packed)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"{packed}: gzip-compressed; decompress it first (JSON Lines are read as text)"
+
+
+def test_the_import_command_reads_lines_as_an_export_writes_them(tmp_path):
+    """A BOM, Windows line ends, a carriage return inside a line, a line in Latin-1: each bad line
+    named by its number in the file, the others stored."""
+    lines = [
+        b"\xef\xbb\xbf" + line("incident", incident(source_ref="EX-1")).encode().replace(b"\n", b"\r\n"),
+        line("incident", incident(source_ref="EX-2", summary="Two lines\rof text")).encode().replace(b"\\r", b"\r"),
+        line("incident", incident(source_ref="EX-3", summary="Caf\u00e9")).encode().replace(b"\\u00e9", b"\xe9"),
+        line("incident", incident(source_ref="EX-4")).encode().replace(b"\n", b"\r\n"),
+    ]
+    path = tmp_path / "export.jsonl"
+    path.write_bytes(b"".join(lines))
+    result = run_cli(tmp_path, path)
+    assert result.returncode == 1
+    errors = [x for x in result.stderr.splitlines() if x.startswith("line ")]
+    assert [x.split(":")[0] for x in errors] == ["line 2", "line 3"], result.stderr
+    assert "Invalid control character at column" in errors[0] and "not UTF-8 text" in errors[1]
+    assert summary(result.stdout)["created"] == 2
+    assert stored_refs(f"sqlite:///{tmp_path / 'cli.db'}") == ["EX-1", "EX-4"]
+
+
+def test_the_import_command_reads_standard_input(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIELD_")}
+    env.update(SHIELD_DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}", SHIELD_POLICY_DIR=str(ROOT / "policies"))
+    lines = "".join(line(t, BUILDERS[t](source_ref=f"IN-{t}")) for t in TYPES)
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "import", "-"],
+        cwd=ROOT,
+        env=env,
+        input=lines,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert summary(result.stdout)["created"] == len(TYPES)

@@ -73,7 +73,9 @@ def can_ingest(policy: Policy, caller: Caller, record_type: str) -> Decision:
     if not any(r in policy.roles and "ingest" in policy.roles[r].actions for r in caller.roles):
         return Decision(False, "only agency systems post records")
     agency = policy.agencies.get(caller.agency)
-    if agency is None or record_type not in agency.writes:
+    if agency is None:  # not echoed: an import line's agency is whatever its column held
+        return Decision(False, f"agency: not one of the partnership's: {', '.join(sorted(policy.agencies))}")
+    if record_type not in agency.writes:
         return Decision(False, f"agency '{caller.agency}' does not own {record_type} records")
     return Decision(True, "agency system posting its own agency's record type")
 

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from multiprocessing import get_context
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import Connection
@@ -69,6 +69,9 @@ LOCK_FREE_SECONDS = 0.1
 SWITCH_INTERVAL_SECONDS = 0.001
 
 
+_NOT_IN_A_LINE = "a line has only type, agency and record"
+
+
 class ImportLine(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: RecordType
@@ -98,7 +101,7 @@ def _describe(problem: ProblemError) -> str:
 
 def import_lines(
     db: Database,
-    lines: Iterable[str],
+    lines: Iterable[str] | Iterable[bytes],
     policy: Policy,
     clock: Clock,
     *,
@@ -157,7 +160,7 @@ def _switching_often() -> Iterator[None]:
 
 def _import(
     db: Database,
-    lines: Iterable[str],
+    lines: Iterable[str] | Iterable[bytes],
     policy: Policy,
     clock: Clock,
     operator: str,
@@ -210,14 +213,27 @@ class _Parser:
     rules: QualityRules
     operator: str
 
-    def __call__(self, batch: list[tuple[int, str]]) -> list[ParsedLine]:
+    def __call__(self, batch: list[tuple[int, str | bytes]]) -> list[ParsedLine]:
         return [(number, self.line(raw)) for number, raw in batch]
 
-    def line(self, raw: str) -> None | str | tuple[str, RecordType, Any, Prepared]:
+    def line(self, raw: str | bytes) -> None | str | tuple[str, RecordType, Any, Prepared]:
+        if isinstance(raw, bytes):
+            try:
+                raw = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return f"not UTF-8 text (byte 0x{raw[exc.start]:02X} at byte {exc.start + 1}): save the file as UTF-8"
+        # The line without its end (a JSON error at the end of the line is then placed there, not
+        # at column 1 of a line after it), and without a byte order mark (a BOM-writing editor).
+        raw = raw.rstrip("\r\n").removeprefix("\ufeff")
         if not raw.strip():
             return None
+        decoded = _json(raw)
+        if isinstance(decoded, str):
+            return decoded
+        if not isinstance(decoded.value, dict):
+            return 'not an object: each line is {"type": ..., "agency": ..., "record": {...}}'
         try:
-            line = ImportLine.model_validate(json.loads(raw))
+            line = ImportLine.model_validate(decoded.value)
             kind = KINDS[line.type]
             caller = Caller(sub=self.operator, agency=line.agency, roles=("agency_system",))
             decision = can_ingest(self.policy, caller, kind.name)
@@ -225,15 +241,30 @@ class _Parser:
                 raise ProblemError(403, "Forbidden", decision.reason)
             record = parse(kind, line.record, self.clock)
             return line.agency, line.type, record, Prepared.of(kind, record, self.rules)
-        except json.JSONDecodeError as exc:
-            return f"not valid JSON: {exc.msg} at column {exc.colno}"
         except ValidationError as exc:
-            return "; ".join(f"{e.field}: {e.message}" for e in pydantic_errors(exc.errors()))
+            errors = pydantic_errors(exc.errors(), unknown=_NOT_IN_A_LINE)
+            return "; ".join(f"{e.field}: {e.message}" for e in errors)
         except ProblemError as problem:
             return _describe(problem)
 
 
-def _parsed(lines: Iterable[str], parser: _Parser) -> Iterator[list[ParsedLine]]:
+class _Decoded(NamedTuple):
+    value: Any
+
+
+def _json(raw: str) -> _Decoded | str:
+    """The line's JSON value, or why it is not JSON this import reads."""
+    try:
+        return _Decoded(json.loads(raw))
+    except json.JSONDecodeError as exc:
+        return f"not valid JSON: {exc.msg.removesuffix(' at')} at column {exc.colno}"
+    except RecursionError:
+        return "not valid JSON here: nested too deeply"
+    except ValueError as exc:  # a number of more digits than Python converts
+        return f"not valid JSON here: {str(exc).split(':')[0]}"
+
+
+def _parsed(lines: Iterable[str] | Iterable[bytes], parser: _Parser) -> Iterator[list[ParsedLine]]:
     """The lines parsed, a batch of ``CHUNK`` at a time, in order.
 
     The first batch is parsed here. If there are more, they are parsed in a second process, the
@@ -288,7 +319,7 @@ def _become_parser(parser: _Parser) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _parse_elsewhere(batch: list[tuple[int, str]]) -> bytes:
+def _parse_elsewhere(batch: list[tuple[int, str | bytes]]) -> bytes:
     assert _PARSER is not None
     # Pickled here, so that the importing process's pool thread only hands bytes over and the
     # unpickling runs when the importing thread asks for the batch.

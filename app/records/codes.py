@@ -179,7 +179,8 @@ def normalise_self_defined(raw: str) -> tuple[str, EthnicityScheme]:
     if ons is not None:
         return ons, "ons_2021"
     raise ValueError(
-        f"unknown self-defined ethnicity {raw!r}: use a police 18+1 code (e.g. B1), an NHS ethnic "
+        # The value is not echoed: it is the child's ethnicity, or whatever a mis-mapped column put there.
+        "unknown self-defined ethnicity: use a police 18+1 code (e.g. B1), an NHS ethnic "
         "category (e.g. M), a DfE code (e.g. BCRB) or an ONS 2021 census label"
     )
 
@@ -201,7 +202,7 @@ def normalise_officer_defined(raw: str) -> str:
     code = raw.strip().upper()
     code = _OFFICER_LEGACY.get(code, code)
     if code not in OFFICER_DEFINED:
-        raise ValueError(f"unknown officer-defined ethnicity {raw!r}: use IC1-IC6 or IC9")
+        raise ValueError("unknown officer-defined ethnicity: use IC1-IC6 or IC9")
     return code
 
 
