@@ -14,6 +14,7 @@ from sqlalchemy import Connection, insert, or_, select, update
 
 from app.briefing.models import LIVE_STATUSES, MeetingAction
 from app.errors import FieldError, validation_problem
+from app.people.linking import surviving_child
 from app.people.models import Child
 from app.records.models import Record, RecordSubject
 from app.records.schemas import Day, LongText
@@ -78,8 +79,9 @@ def live_actions(conn: Connection) -> list[Any]:
     return list(conn.execute(stmt))
 
 
-def check_new(conn: Connection, action: ActionIn, meeting: date, agencies: set[str]) -> None:
-    """422, naming each field, if the action is about a child or incident that does not exist, or
+def check_new(conn: Connection, action: ActionIn, meeting: date, agencies: set[str]) -> ActionIn:
+    """The action about the child its child now is (a child merged into another is that one);
+    422, naming each field, if the action is about a child or incident that does not exist, or
     the child is not in the incident, or the owner is not an agency of the partnership."""
     errors: list[FieldError] = []
     if action.owner_agency not in agencies:
@@ -88,6 +90,8 @@ def check_new(conn: Connection, action: ActionIn, meeting: date, agencies: set[s
         errors.append(FieldError(("due_on",), f"must be on or after the meeting date ({meeting.isoformat()})"))
     if action.child_id and conn.execute(select(Child.id).where(Child.id == action.child_id)).first() is None:
         errors.append(FieldError(("child_id",), "no child with this id"))
+    elif action.child_id:
+        action = action.model_copy(update={"child_id": surviving_child(conn, action.child_id)})
     if action.incident_id:
         found = conn.execute(
             select(Record.id).where(Record.id == action.incident_id, Record.record_type == "incident")
@@ -104,6 +108,7 @@ def check_new(conn: Connection, action: ActionIn, meeting: date, agencies: set[s
                 errors.append(FieldError(("child_id",), "this child is not involved in that incident"))
     if errors:
         raise validation_problem(errors)
+    return action
 
 
 def create(conn: Connection, action: ActionIn, meeting: date, by: str, now: datetime) -> Any:

@@ -127,7 +127,7 @@ def post_action(
     db: Database = request.app.state.db
     with db.writing() as session:
         conn = session.connection()
-        svc.check_new(conn, action, day, set(access.policy.agencies))
+        action = svc.check_new(conn, action, day, set(access.policy.agencies))
         row = svc.create(conn, action, day, access.caller.sub, access.now)
         append(conn, _action_entry(request, access, "create_meeting_action", row))
     return JSONResponse(jsonable_encoder(svc.action_out(row, _today(access, calendar))), status_code=201)

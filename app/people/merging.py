@@ -1,7 +1,7 @@
 """Merging two children found to be one, and splitting them again.
 
 A merge re-points the absorbed child's rows (``record_subject``, ``child_identifier``,
-``person_index``) to the survivor and writes down exactly which rows moved (a record link with the
+``person_index``, ``meeting_action``) to the survivor and writes down exactly which rows moved (a record link with the
 person it describes); the absorbed child keeps its id, marked ``merged_into``. Everything that asks
 "which records are this child's" (the policy scopes, the record, the briefing) then sees one child
 without knowing a merge happened. A split moves the recorded rows back, those still with the
@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
+from app.briefing.models import MeetingAction
 from app.errors import ProblemError
 from app.people.linking import surviving_child
 from app.people.models import Child, ChildIdentifier, ChildMerge, PersonIndex
@@ -82,6 +83,10 @@ def merge(
             conn.execute(select(ChildIdentifier.id).where(ChildIdentifier.child_id == absorbed)).scalars()
         ),
         "person_index": list(conn.execute(select(PersonIndex.id).where(PersonIndex.child_id == absorbed)).scalars()),
+        # The meeting's actions about the child: the briefing shows them with the child it is now.
+        "meeting_action": [
+            str(i) for i in conn.execute(select(MeetingAction.id).where(MeetingAction.child_id == absorbed)).scalars()
+        ],
     }
     _move(conn, moved, absorbed, survivor)
     conn.execute(update(Child.__table__).where(Child.__table__.c.id == absorbed).values(merged_into=survivor))
@@ -127,12 +132,14 @@ def _move(conn: Connection, moved: dict[str, Any], held_by: uuid.UUID, to: uuid.
         conn.execute(_MOVE_SUBJECT, [{"r": r, "p": p, "from": held_by, "to": to} for r, p in subjects])
         # Their incidents and PPNs pair differently for the "no PPN in time" rule.
         kept.refresh(conn, {held_by, to})
-    for model, key in ((ChildIdentifier, "child_identifier"), (PersonIndex, "person_index")):
-        if moved[key]:
+    for model, ids in (
+        (ChildIdentifier, moved["child_identifier"]),
+        (PersonIndex, moved["person_index"]),
+        (MeetingAction, [uuid.UUID(i) for i in moved.get("meeting_action", ())]),  # none in older merges
+    ):
+        if ids:
             table = model.__table__
-            conn.execute(
-                update(table).where(table.c.id.in_(moved[key]), table.c.child_id == held_by).values(child_id=to)
-            )
+            conn.execute(update(table).where(table.c.id.in_(ids), table.c.child_id == held_by).values(child_id=to))
 
 
 def _subjects_to_move(conn: Connection, listed: list[list[Any]], held_by: uuid.UUID) -> list[tuple[uuid.UUID, int]]:

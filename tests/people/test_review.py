@@ -193,3 +193,30 @@ def test_a_split_after_an_amendment_reordered_the_people_moves_the_same_person_b
     record = client.get(f"/api/v1/children/{z}/record", headers=reader(auth, POLICY, "front_door_social_worker"))
     [subject] = [p for p in record.json()["records"][0]["fields"]["persons"] if p["subject"]]
     assert subject["role"] == "suspect"
+
+
+def test_the_meetings_actions_about_a_child_follow_a_merge_and_go_back_with_the_split(client, auth, db):
+    older, newer = _possible_match(client, auth, db)
+    chair = {**auth("police", "shield_chair"), "X-Access-Purpose": "project_shield_meeting"}
+
+    def act(child_id: str, description: str) -> str:
+        body = {"child_id": child_id, "description": description, "owner_agency": "yjs", "due_on": "2026-11-06"}
+        r = client.post("/api/v1/briefings/2026-11-05/actions", json=body, headers=chair)
+        assert r.status_code == 201, r.text
+        return r.json()["action_id"]
+
+    def children_of_actions() -> dict[str, str]:
+        r = client.get("/api/v1/actions", params={"status": "open"}, headers=chair)
+        assert r.status_code == 200, r.text
+        return {a["action_id"]: a["child_id"] for a in r.json()["items"]}
+
+    before = act(newer, "YJS to visit")
+    steward = reader(auth, POLICY, "identity_steward")
+    merge_id = _merge(client, steward, _reviews(client, steward)[(newer, older)])
+    assert children_of_actions() == {before: older}
+    # A chair still holding the absorbed child's id records the action about the child it now is.
+    after = act(newer, "School to share attendance")
+    assert children_of_actions() == {before: older, after: older}
+
+    _split(client, steward, merge_id)
+    assert children_of_actions() == {before: newer, after: older}
