@@ -10,7 +10,7 @@ from fastapi import Depends, Header, Request
 from app.audit.chain import Entry
 from app.audit.service import actor_of, record_alone
 from app.db import utc_now
-from app.errors import ProblemError
+from app.errors import FieldError, ProblemError, validation_problem
 from app.policy.engine import Access, Denied, authorize_action
 from app.security.caller import CurrentCaller
 
@@ -47,6 +47,8 @@ def Authorized(action: str):  # noqa: N802 - reads as a type in signatures, like
                 request.app.state.db,
                 Entry(actor_of(caller), action, "DENY", purpose=declared, reason=refused.code, request_id=rid),
             )
+            if refused.header:
+                raise validation_problem([FieldError(("header", refused.header), refused.detail)]) from refused
             raise denial(refused.status, refused.detail) from refused
         except Exception as exc:
             # Fail closed: an engine fault refuses the request, and the refusal is on record.

@@ -33,11 +33,12 @@ _REASON = re.compile(r"^[^\x00-\x1f\x7f]{10,500}$")
 
 
 class Denied(Exception):
-    """The policy refuses. ``status`` is what the client gets; ``code`` goes in the audit row."""
+    """The policy refuses. ``status`` is what the client gets; ``code`` goes in the audit row;
+    ``header``: the request header that is not valid, if that is why."""
 
-    def __init__(self, status: int, code: str, detail: str) -> None:
+    def __init__(self, status: int, code: str, detail: str, header: str | None = None) -> None:
         super().__init__(detail)
-        self.status, self.code, self.detail = status, code, detail
+        self.status, self.code, self.detail, self.header = status, code, detail, header
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,10 @@ def authorize_action(
             raise Denied(403, "break_glass_not_allowed", "the caller's role may not break glass")
         if not _REASON.match(break_glass_reason.strip()):
             raise Denied(
-                422, "break_glass_reason_invalid", "X-Break-Glass-Reason must be 10 to 500 characters of plain text"
+                422,
+                "break_glass_reason_invalid",
+                "must be 10 to 500 characters of plain text",
+                header="X-Break-Glass-Reason",
             )
     return access
 

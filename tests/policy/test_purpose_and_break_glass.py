@@ -154,10 +154,18 @@ def test_a_grant_holds_for_its_lifetime_then_lapses(client, auth, db, outsider, 
     assert [g["active"] for g in review.json()] == [False]
 
 
-def test_a_break_glass_reason_that_is_too_short_is_422(client, auth, db, outsider):
+def test_a_break_glass_reason_that_is_too_short_is_422_naming_the_header(client, auth, db, outsider):
     r = client.get(record_url(outsider.child_id), headers=navigator(auth, **{"X-Break-Glass-Reason": "because"}))
     assert r.status_code == 422, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["type"] == "urn:shield:problem:validation-error"
+    assert r.json()["errors"] == [
+        {
+            "pointer": "#/header/X-Break-Glass-Reason",
+            "field": "header.X-Break-Glass-Reason",
+            "detail": "must be 10 to 500 characters of plain text",
+        }
+    ]
     assert outsider.person["given_name"] not in r.text
     [row] = rows_of_request(db, r)
     assert row["outcome"] == "DENY"
