@@ -73,17 +73,25 @@ def action_out(row: Any, today: date) -> dict[str, Any]:
     }
 
 
-def live_actions(conn: Connection) -> list[Any]:
-    """Every action not yet done or cancelled, soonest due first."""
-    stmt = select(MeetingAction.__table__).where(_A.status.in_(LIVE_STATUSES)).order_by(_A.due_on, _A.id)
+def live_actions(conn: Connection, set_by: date) -> list[Any]:
+    """Every action set at a meeting on or before ``set_by`` and not yet done or cancelled, soonest
+    due first: a briefing for an earlier day does not show what later meetings agreed."""
+    stmt = (
+        select(MeetingAction.__table__)
+        .where(_A.status.in_(LIVE_STATUSES), _A.meeting_date <= set_by)
+        .order_by(_A.due_on, _A.id)
+    )
     return list(conn.execute(stmt))
 
 
-def check_new(conn: Connection, action: ActionIn, meeting: date, agencies: set[str]) -> ActionIn:
+def check_new(conn: Connection, action: ActionIn, meeting: date, today: date, agencies: set[str]) -> ActionIn:
     """The action about the child its child now is (a child merged into another is that one);
-    422, naming each field, if the action is about a child or incident that does not exist, or
-    the child is not in the incident, or the owner is not an agency of the partnership."""
+    422, naming each field, if the meeting is still to come, the action is about a child or incident
+    that does not exist, the child is not in the incident, or the owner is not an agency of the
+    partnership."""
     errors: list[FieldError] = []
+    if meeting > today:
+        errors.append(FieldError(("path", "day"), f"the meeting on {meeting.isoformat()} has not happened yet"))
     if action.owner_agency not in agencies:
         errors.append(FieldError(("owner_agency",), f"not an agency of the partnership; one of {sorted(agencies)}"))
     if action.due_on < meeting:

@@ -144,7 +144,7 @@ def assemble(conn: Connection, access: Access, calendar: MeetingCalendar, window
     ppns = _ppns_of_children(conn, children, incidents) if children and view.can("ppn", "submitted_at") else {}
     schools = _schools(conn, children) if children and view.can("person", "school_urn") else {}
     summaries = _summaries(conn, incident_ids) if incident_ids and view.can("incident", "summary") else {}
-    actions = live_actions(conn) if view.can("briefing", "open_actions") else []
+    actions = live_actions(conn, meeting) if view.can("briefing", "open_actions") else []
     actions_by_child: dict[str, list[Any]] = defaultdict(list)
     actions_by_incident: dict[str, list[Any]] = defaultdict(list)
     action_meetings: dict[str, set[date]] = defaultdict(set)

@@ -119,15 +119,16 @@ def post_action(
     action: svc.ActionIn,
     access: Annotated[Access, Authorized("manage_actions")],
 ) -> Any:
-    """The chair records what an agency will do about a child and/or an incident, by when. The
-    owner must be an agency of the partnership; the child and the incident must exist (422 naming
-    the field otherwise)."""
+    """The chair records what an agency will do about a child and/or an incident, by when, at a
+    meeting held today or earlier. The owner must be an agency of the partnership; the child and
+    the incident must exist (422 naming the field otherwise). A briefing shows the actions set at
+    its meeting and earlier ones."""
     calendar: MeetingCalendar = request.app.state.meeting_calendar
     _meeting_day(calendar, day, ("path", "day"))
     db: Database = request.app.state.db
     with db.writing() as session:
         conn = session.connection()
-        action = svc.check_new(conn, action, day, set(access.policy.agencies))
+        action = svc.check_new(conn, action, day, _today(access, calendar), set(access.policy.agencies))
         row = svc.create(conn, action, day, access.caller.sub, access.now)
         append(conn, _action_entry(request, access, "create_meeting_action", row))
     return JSONResponse(jsonable_encoder(svc.action_out(row, _today(access, calendar))), status_code=201)
@@ -154,6 +155,17 @@ def patch_action(
         current = svc.get(conn, action_id, for_update=True)
         if current is None:
             refused = "not_found"
+            # Refused too, and on record: someone is trying ids that are not there.
+            entry = Entry(
+                actor_of(access.caller),
+                "update_meeting_action",
+                "DENY",
+                purpose=access.purpose,
+                reason="not_found",
+                record_ids=[action_id],
+                request_id=_rid(request),
+            )
+            append(conn, entry)
         else:
             decision = may_change_action(access, current.owner_agency, current.status, patch.status)
             if not decision:

@@ -151,7 +151,8 @@ def escalating_severity(facts: list[Fact], **_: Any) -> Iterator[Flag]:
 def victim_and_suspect(facts: list[Fact], **_: Any) -> Iterator[Flag]:
     victim = [f for f in _of(facts, "incident") if "victim" in f.roles()]
     suspect = [f for f in _of(facts, "incident") if "suspect" in f.roles()]
-    if victim and suspect:
+    # Two incidents: a child recorded as both in one (a fight, or a merge to check) is not this pattern.
+    if any(v.id != s.id for v in victim for s in suspect):
         both = {f.id: f for f in victim + suspect}
         yield Flag(
             "victim_and_suspect",

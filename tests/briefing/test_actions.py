@@ -89,6 +89,15 @@ def test_another_agency_may_not_update_an_action_it_does_not_own(client, auth, d
     assert listed[0]["outcome_note"] is None
 
 
+def test_updating_an_action_that_is_not_there_is_404_and_on_record(client, auth, db, night):
+    missing = "6f1c0a52-3c1e-4d7e-9a51-2f8a0c7b1d90"
+    r = client.patch(f"/api/v1/actions/{missing}", json={"outcome_note": "guess"}, headers=chair(auth))
+    assert r.status_code == 404, r.text
+    [row] = rows_of_request(db, r)
+    assert (row["action"], row["outcome"], row["reason"]) == ("update_meeting_action", "DENY", "not_found")
+    assert row["record_ids"] == [missing] and row["child_ids"] == []
+
+
 def test_only_the_chair_creates_actions(client, auth, db, night):
     r = client.post(
         "/api/v1/briefings/2026-11-05/actions",
@@ -154,3 +163,21 @@ def test_listing_is_paged_by_cursor_with_a_maximum_page_size(client, auth, db, n
         == 422
     )
     assert client.get("/api/v1/actions", params={"status": "done"}, headers=chair(auth)).json()["items"] == []
+
+
+def test_an_action_is_set_at_a_meeting_that_has_happened_and_shows_from_that_meeting_on(client, auth, db, night):
+    ahead = create(client, auth, night, day="2030-01-07", due_on="2030-01-08")
+    assert ahead.status_code == 422, ahead.text
+    assert [(e["field"], e["detail"]) for e in ahead.json()["errors"]] == [
+        ("path.day", "the meeting on 2030-01-07 has not happened yet")
+    ]
+    # MEETING's briefing shows what that meeting and earlier ones set, not what later ones did.
+    earlier = create(client, auth, night, day="2026-11-05").json()["action_id"]
+    later = create(client, auth, night, day="2026-11-12", due_on="2026-11-13").json()["action_id"]
+    body = briefing(client, auth, POLICY).json()
+    assert [a["action_id"] for a in body["open_actions"]] == [earlier]
+    aisha = next(c for i in body["incidents"] for c in i["children"] if c["child_id"] == night.aisha)
+    assert [a["action_id"] for a in aisha["open_actions"]] == [earlier]
+    assert "2026-11-12" not in aisha["earlier_shield_discussions"]
+    listed = client.get("/api/v1/actions", params={"status": "open"}, headers=chair(auth)).json()["items"]
+    assert {a["action_id"] for a in listed} == {earlier, later}

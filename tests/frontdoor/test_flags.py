@@ -81,6 +81,16 @@ def test_victim_in_one_incident_and_suspect_in_another_fires():
     assert ids(codes(facts)["victim_and_suspect"]) == {x.id for x in facts}
 
 
+def test_victim_and_suspect_in_the_same_incident_only_is_not_the_pattern():
+    # One incident naming the child twice (a fight, or two children merged who need a second look).
+    persons = [{"role": "victim", "person": {}}, {"role": "suspect", "person": {}}]
+    both = f.Fact("r-both", "incident", "agency", {"persons": persons}, (0, 1), days_ago(5), days_ago(5).date())
+    assert both.roles() == {"victim", "suspect"}
+    assert "victim_and_suspect" not in codes([both, fact("incident", days_ago(20), role="witness")])
+    # ...and with a victim in another incident, it is.
+    assert "victim_and_suspect" in codes([both, fact("incident", days_ago(20), role="victim")])
+
+
 def test_victim_twice_is_not_victim_and_suspect():
     facts = [fact("incident", days_ago(10), role="victim"), fact("incident", days_ago(5), role="witness")]
     assert "victim_and_suspect" not in codes(facts)
