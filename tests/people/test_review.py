@@ -128,13 +128,17 @@ def test_reject_leaves_both_children_apart(client, auth, db):
 
 
 def _merge(client, steward, review_id) -> str:
-    r = client.post(f"{REVIEW}/{review_id}", json={"decision": "merge", "reason": "Same school and GP"}, headers=steward)
+    r = client.post(
+        f"{REVIEW}/{review_id}", json={"decision": "merge", "reason": "Same school and GP"}, headers=steward
+    )
     assert r.status_code == 200, r.text
     return r.json()["merge_id"]
 
 
 def _split(client, steward, merge_id) -> None:
-    r = client.post(f"/api/v1/identity/merges/{merge_id}/split", json={"reason": "GP confirms two girls"}, headers=steward)
+    r = client.post(
+        f"/api/v1/identity/merges/{merge_id}/split", json={"reason": "GP confirms two girls"}, headers=steward
+    )
     assert r.status_code == 200, r.text
 
 
