@@ -144,9 +144,10 @@ def _move(conn: Connection, moved: dict[str, Any], held_by: uuid.UUID, to: uuid.
 
 def _subjects_to_move(conn: Connection, listed: list[list[Any]], held_by: uuid.UUID) -> list[tuple[uuid.UUID, int]]:
     """Where the subject rows ``listed`` (record id, position, the person's keys) stand now among
-    ``held_by``'s rows: at the same position if the same person is still there, else at another
-    position of the record describing the same person. Rows listed by a merge made before the keys
-    were kept (record id and position only) are found at their position."""
+    ``held_by``'s rows. Each listed row is looked for, in turn: at its position describing the same
+    person; at another position of its record describing the same person (an amendment reordered
+    the record's people); at its position (an amendment corrected the person's name or date of
+    birth; and rows listed by merges made before the keys were kept)."""
     if not listed:
         return []
     held: dict[uuid.UUID, dict[int, tuple[Any, ...]]] = defaultdict(dict)
@@ -155,16 +156,29 @@ def _subjects_to_move(conn: Connection, listed: list[list[Any]], held_by: uuid.U
         select(*_SUBJECT_COLUMNS).where(RecordSubject.record_id.in_(records), RecordSubject.child_id == held_by)
     ):
         held[r][p] = _person_keys(rest)
+
+    def same_place_same_person(rows: dict[int, tuple[Any, ...]], position: int, keys: tuple[Any, ...]) -> int | None:
+        return position if keys and rows.get(position) == keys else None
+
+    def same_person(rows: dict[int, tuple[Any, ...]], _position: int, keys: tuple[Any, ...]) -> int | None:
+        return next((p for p, person in sorted(rows.items()) if keys and person == keys), None)
+
+    def same_place(rows: dict[int, tuple[Any, ...]], position: int, _keys: tuple[Any, ...]) -> int | None:
+        return position if position in rows else None
+
+    pending = [(uuid.UUID(r), position, tuple(keys)) for r, position, *keys in listed]
     found: list[tuple[uuid.UUID, int]] = []
-    for r_text, position, *keys in listed:
-        rows = held[uuid.UUID(r_text)]
-        if position in rows and (not keys or rows[position] == tuple(keys)):
-            at: int | None = position
-        else:
-            at = next((p for p, person in sorted(rows.items()) if keys and person == tuple(keys)), None)
-        if at is not None:
-            found.append((uuid.UUID(r_text), at))
-            del rows[at]  # each row moves once, whichever listed entry it answers
+    for match in (same_place_same_person, same_person, same_place):
+        unmatched = []
+        for record_id, position, keys in pending:
+            rows = held[record_id]
+            at = match(rows, position, keys)
+            if at is None:
+                unmatched.append((record_id, position, keys))
+            else:
+                found.append((record_id, at))
+                del rows[at]  # each row moves once
+        pending = unmatched
     return found
 
 
