@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from app.models import Child, ChildIdentifier, Record, RecordSubject, RecordVersion
+from app.models import AuditEvent, Child, ChildIdentifier, Record, RecordSubject, RecordVersion
 from app.records.kinds import KINDS
 from tests.factories import BUILDERS, NHS_A, TYPES, incident, person
 
@@ -101,6 +101,32 @@ def test_a_police_system_cannot_post_an_ae_attendance(client, auth, db):
     assert r.status_code == 403
     assert "police" in r.json()["detail"]
     assert count(db, Record) == 0
+
+
+def test_a_schools_system_posts_only_its_own_schools_reports(client, auth, db):
+    """A school's MIS (its token's org is its URN) that could report another school's pupil would
+    take the child into its own safeguarding lead's view, and out of the real school's."""
+    report = BUILDERS["education_report"]
+    school, other = report()["school_urn"], "990101"
+    ours = client.post("/api/v1/education-reports", json=report(), headers=auth("education", org=school))
+    assert ours.status_code == 201, ours.text
+    theirs = report(source_ref="EDU-OTHER", school_urn=other)
+    refused = client.post("/api/v1/education-reports", json=theirs, headers=auth("education", org=school))
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["detail"] == f"school_urn: this system posts only the records of {school}"
+    batch = client.post(
+        "/api/v1/batch",
+        json={"records": [{"type": "education_report", "record": theirs}]},
+        headers=auth("education", org=school),
+    )
+    assert [i["status"] for i in batch.json()["items"]] == [403]
+    assert count(db, Record) == 1
+    with db.read_session() as s:
+        reasons = s.scalars(select(AuditEvent.reason).where(AuditEvent.outcome == "DENY")).all()
+    assert reasons == ["not_own_org_education_report"] * 2
+    # The council's education service (no org) reports for any school.
+    council = client.post("/api/v1/education-reports", json=theirs, headers=auth("education"))
+    assert council.status_code == 201, council.text
 
 
 @pytest.mark.parametrize("role", ["front_door_social_worker", "shield_chair", "navigator"])

@@ -81,6 +81,18 @@ def can_ingest(policy: Policy, caller: Caller, record_type: str) -> Decision:
     return Decision(True, "agency system posting its own agency's record type")
 
 
+def can_post_record(policy: Policy, caller: Caller, record_type: str, record: object) -> Decision:
+    """May this caller post this record? A system whose token names an organisation (a school's
+    MIS) posts only records of that organisation: a school that could post for another school's
+    pupils could take them into its own safeguarding lead's view. A token naming none (the council's
+    education service) posts for every school."""
+    agency = policy.agencies.get(caller.agency)
+    field = agency.org_fields.get(record_type) if agency and caller.org else None
+    if field is not None and getattr(record, field, None) != caller.org:
+        return Decision(False, f"{field}: this system posts only the records of {caller.org}")
+    return Decision(True, "the caller's own organisation's record")
+
+
 def authorize_action(
     policy: Policy,
     caller: Caller,

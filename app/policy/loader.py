@@ -107,6 +107,13 @@ def load_policy(directory: Path) -> Policy:
             + (f"; missing {missing}" if missing else "")
         )
     _check_fields(groups_path, groups)
+    for name, agency in agencies.agencies.items():
+        for record_type, field in agency.org_fields.items():
+            if record_type not in agency.writes or field not in KINDS[record_type].schema.model_fields:
+                raise PolicyError(
+                    f"{agencies_path}: agencies.{name}.org_fields: '{field}' is not a field of a "
+                    f"{record_type} this agency writes"
+                )
     placed: dict[str, str] = {}
     for name, facts in groups.briefing.items():
         for fact in facts:

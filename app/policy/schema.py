@@ -42,6 +42,9 @@ class _Strict(BaseModel):
 class AgencyPolicy(_Strict):
     title: str
     writes: list[RecordType] = Field(default_factory=list)
+    # Per record type, the field that names the organisation a record belongs to (a school's URN):
+    # a system whose token names an ``org`` posts only that organisation's records.
+    org_fields: dict[RecordType, str] = Field(default_factory=dict)
 
 
 class AgenciesFile(_Strict):

@@ -15,7 +15,7 @@ from app.db import Database, utc_now
 from app.errors import ProblemError, problem_responses
 from app.metrics import ingested
 from app.people.linking import Thresholds
-from app.policy.engine import can_ingest
+from app.policy.engine import can_ingest, can_post_record
 from app.records.examples import EXAMPLES
 from app.records.kinds import KINDS, Clock, RecordKind
 from app.records.schemas import BatchIn, BatchItemResult, BatchResult, IngestResult
@@ -61,6 +61,17 @@ def authorize_ingest(request: Request, caller: Caller, kind: RecordKind) -> Writ
     return Writer(sub=caller.sub, agency=caller.agency, roles=caller.roles, request_id=rid)
 
 
+def authorize_record(request: Request, caller: Caller, kind: RecordKind, record: Any) -> None:
+    """The policy decides whether this caller may post this very record (a school's system, only
+    its own school's); a refusal is audited."""
+    decision = can_post_record(request.app.state.policy, caller, kind.name, record)
+    if not decision:
+        rid = request.scope.get("state", {}).get("request_id")
+        entry = Entry(actor_of(caller), "ingest", "DENY", reason=f"not_own_org_{kind.name}", request_id=rid)
+        record_alone(request.app.state.db, entry)
+        raise ProblemError(403, "Forbidden", decision.reason, kind="forbidden")
+
+
 def _example(kind: RecordKind) -> dict[str, Any]:
     return {kind.name: {"summary": kind.title, "value": EXAMPLES[kind.name]}}
 
@@ -85,10 +96,13 @@ def _endpoint(kind: RecordKind):  # noqa: ANN202 - FastAPI reads the signature
     async def post_record(
         request: Request,
         response: Response,
+        caller: CurrentCaller,
         writer: Annotated[Writer, Depends(writer_for)],
         record: Annotated[kind.schema, Body(openapi_examples=_example(kind))],  # type: ignore[name-defined]
     ) -> IngestResult:
         checked = check(kind, record, clock(request))
+        if not can_post_record(request.app.state.policy, caller, kind.name, checked):
+            await run_in_threadpool(authorize_record, request, caller, kind, checked)
         db: Database = request.app.state.db
         quality = request.app.state.quality_rules
         limits = Thresholds.from_settings(request.app.state.settings)
@@ -158,6 +172,7 @@ async def post_batch(
     def store(kind: RecordKind, raw: dict[str, Any]) -> IngestResult:
         writer = authorize_ingest(request, caller, kind)  # a refusal is audited: a write
         record = parse(kind, raw, now)
+        authorize_record(request, caller, kind, record)
         return in_transaction(db, lambda s: ingest(s, writer, kind, record, quality=quality, thresholds=limits))
 
     items: list[BatchItemResult] = []

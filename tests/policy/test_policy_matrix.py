@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 from typing import Any
 
 import pytest
 import yaml
 
-from app.policy.loader import load_policy
+from app.policy.loader import PolicyError, load_policy
 from app.records.kinds import KINDS
 from tests.conftest import ROOT
 from tests.seeding import Seeded, reader, rows_of_request, seed_child_in_every_scope
@@ -211,3 +212,13 @@ def test_the_audit_row_names_exactly_the_groups_and_records_returned(client, aut
     text = json.dumps(row, default=str)
     for value in (seeded.person["given_name"], seeded.person["identifiers"]["nhs_number"], seeded.person["address"]):
         assert value not in text
+
+
+def test_an_org_field_that_is_not_a_field_of_the_record_is_a_policy_error(tmp_path):
+    # A misspelt field would refuse every report from every school's system, with no clue why.
+    policies = tmp_path / "policies"
+    shutil.copytree(ROOT / "policies", policies)
+    agencies = policies / "agencies.yaml"
+    agencies.write_text(agencies.read_text().replace("education_report: school_urn", "education_report: school_urm"))
+    with pytest.raises(PolicyError, match=r"agencies.education.org_fields: 'school_urm' is not a field"):
+        load_policy(policies)
