@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Select, and_, bindparam, select
 
 from app.frontdoor import flags as f
 from app.policy.engine import Access, person_view, readable_groups, redact
+from app.quality.rules import QualityRules
 from app.records.kinds import KINDS
 from app.records.models import Record, RecordSubject, RecordVersion, YjsCase
 
@@ -103,9 +104,12 @@ def readable(access: Access) -> frozenset[str]:
     return frozenset(names)
 
 
-def child_record(conn: Connection, access: Access, child_id: uuid.UUID, tz: tzinfo) -> ChildRecordView:
+def child_record(
+    conn: Connection, access: Access, child_id: uuid.UUID, tz: tzinfo, quality: QualityRules
+) -> ChildRecordView:
     """The child's records newest first, each with only the fields this access may read, with the
-    flags (computed from every record, shown only as far as this access may read) and counts."""
+    flags (computed from every record, shown only as far as this access may read) and counts.
+    ``quality``'s placeholders ("N/A", "see log") are what the flags count as nothing recorded."""
     rows = conn.execute(_RECORDS_OF_CHILD, {"child_id": child_id}).all()
     versions: dict[uuid.UUID, dict[int, datetime]] = defaultdict(dict)
     if rows:
@@ -146,24 +150,53 @@ def child_record(conn: Connection, access: Access, child_id: uuid.UUID, tz: tzin
         )
         view.record_ids.append(row.id)
         view.field_groups |= disclosed
-    # The identity is the newest value of each field across the records this access reads: a
-    # record the caller may not read does not speak through the identity either.
     everything = [fact for fact, _ in ordered]
     shown = {r["id"] for r in records}
-    merged = merged_person([fact for fact in everything if fact.id in shown])
-    view.identity, groups = person_view(access, merged) if merged else (None, set())
+    view.identity, groups = identity_in(access, [fact for fact in everything if fact.id in shown])
     view.field_groups |= groups
 
     today = access.now.astimezone(tz).date()
     born = next((p["date_of_birth"] for fact in everything for p in fact.people() if p.get("date_of_birth")), None)
     can_read = readable(access)
-    raised = f.raise_flags(everything, now=access.now, today=today, date_of_birth=born)
+    raised = f.raise_flags(everything, now=access.now, today=today, date_of_birth=born, quality=quality)
     view.flags = f.visible(raised, can_read)
     for flag in view.flags:
         view.field_groups |= flag.groups
     view.counts = f.counts(everything, now=access.now, today=today, types=[t for t in KINDS if t in can_read])
     view.case_holders = list(dict.fromkeys(row.agency for row in rows if row.yjs_status == "open"))
     return view
+
+
+def identity_in(access: Access, shown_newest_first: list[f.Fact]) -> tuple[dict[str, Any] | None, set[str]]:
+    """The child's identity fields this access may read, each the newest value across the records
+    it is shown: a record the caller may not read does not speak through the identity either (an
+    NHS number only health holds is not shown to a school by way of the identity)."""
+    merged = merged_person(shown_newest_first)
+    return person_view(access, merged) if merged else (None, set())
+
+
+def readable_identity(
+    conn: Connection, access: Access, child_id: uuid.UUID, tz: tzinfo
+) -> tuple[dict[str, Any] | None, set[str]]:
+    """``identity_in`` the records of the child this access reads, as its record would show it."""
+    positions: dict[uuid.UUID, list[int]] = defaultdict(list)
+    rows: dict[uuid.UUID, Any] = {}
+    for row in conn.execute(_RECORDS_OF_CHILD, {"child_id": child_id}):
+        positions[row.id].append(row.position)
+        rows.setdefault(row.id, row)
+    facts = [
+        f.Fact(
+            str(i),
+            row.record_type,
+            row.agency,
+            row.body,
+            tuple(positions[i]),
+            *event_time(row.record_type, row.body, tz),
+        )
+        for i, row in rows.items()
+        if readable_groups(access, row.record_type)
+    ]
+    return identity_in(access, sorted(facts, key=chronology_key, reverse=True))
 
 
 def merged_person(newest_first: list[f.Fact]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Body, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -117,7 +118,7 @@ def search_children(
     db: Database = request.app.state.db
     with db.writing() as session:
         conn = session.connection()
-        hits, groups = search(conn, access, body, _limits(request))
+        hits, groups = search(conn, access, body, _limits(request), ZoneInfo(request.app.state.settings.timezone))
         append(
             conn,
             Entry(

@@ -5,16 +5,18 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, select
 
 from app.errors import FieldError, validation_problem
+from app.frontdoor.service import readable_identity
 from app.people.linking import Thresholds, candidates, strong_identifiers
 from app.people.models import Child, ChildIdentifier, PersonIndex
 from app.people.scoring import Profile
-from app.policy.engine import Access, person_view, scope_clause
+from app.policy.engine import Access, scope_clause
 from app.records.schemas import Day, Identifiers, Person, Postcode, ShortText
 
 MAX_RESULTS = 10
@@ -44,15 +46,25 @@ def check_search(body: SearchIn) -> None:
         raise validation_problem(errors)
     if strong_identifiers(Person(identifiers=body.identifiers)):
         return
-    given = [n for n in ("given_name", "family_name", "date_of_birth") if getattr(body, n)]
+    given = [n for n in _NAMING if getattr(body, n)]
     if len(given) < 2:
-        missing = [n for n in ("given_name", "family_name", "date_of_birth") if n not in given]
+        missing = [n for n in _NAMING if n not in given]
         raise validation_problem(
             [
                 FieldError((n,), "give an identifier, or at least two of given name, family name and date of birth")
                 for n in missing
             ]
         )
+
+
+def _agreeing(evidence: dict[str, Any]) -> int:
+    """How many of given name, family name and date of birth agree (in any degree). A search must
+    name the child by two of them: made-up names with a real date of birth and postcode scored
+    "possible" and showed whoever lived there, a search by date of birth and postcode."""
+    return sum(evidence.get(name) not in (None, "differ") for name in _NAMING)
+
+
+_NAMING = ("given_name", "family_name", "date_of_birth")
 
 
 @dataclass
@@ -63,8 +75,11 @@ class Hit:
     identity: dict[str, Any] | None
 
 
-def search(conn: Connection, access: Access, body: SearchIn, limits: Thresholds) -> tuple[list[Hit], set[str]]:
-    """Ranked children in scope, with the identity fields the caller's role may read."""
+def search(
+    conn: Connection, access: Access, body: SearchIn, limits: Thresholds, tz: tzinfo
+) -> tuple[list[Hit], set[str]]:
+    """Ranked children in scope, each with its identity as the child's record would show it to
+    this access (from the records it reads, the fields its role reads)."""
     profile = Profile(body.given_name, body.family_name, body.date_of_birth, body.sex, body.postcode)
     idents = strong_identifiers(Person(identifiers=body.identifiers))
     scores: dict[uuid.UUID, float] = {}
@@ -77,7 +92,7 @@ def search(conn: Connection, access: Access, body: SearchIn, limits: Thresholds)
         scores.update(dict.fromkeys(held, float("inf")))
     if profile.given or profile.family:
         for c in candidates(conn, profile, idents):
-            if c.match.score >= limits.review / 2 and not c.clash:
+            if c.match.score >= limits.review / 2 and not c.clash and _agreeing(c.match.evidence) >= 2:
                 scores[c.child_id] = max(scores.get(c.child_id, c.match.score), c.match.score)
     if not scores:
         return [], set()
@@ -89,7 +104,7 @@ def search(conn: Connection, access: Access, body: SearchIn, limits: Thresholds)
     ranked = sorted((c for c in scores if c in visible), key=lambda c: scores[c], reverse=True)[:MAX_RESULTS]
     hits, groups = [], set()
     for child_id in ranked:
-        identity, disclosed = person_view(access, describe(conn, child_id))
+        identity, disclosed = readable_identity(conn, access, child_id, tz)
         groups |= disclosed
         s = scores[child_id]
         band = "high" if s >= limits.link else "possible" if s >= limits.review else "low"

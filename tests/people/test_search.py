@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from app.records.examples import PERSON
+from tests.factories import BUILDERS, NHS_A, UPN_A, person
 from tests.people.helpers import POLICY
 from tests.seeding import SCHOOL_B, reader, rows_of_request, seed_child_in_every_scope, seed_outsider
 
@@ -57,3 +59,42 @@ def test_roles_without_search_are_refused(client, auth, db):
         SEARCH, json={"given_name": "Aisha", "family_name": "Begum"}, headers=reader(auth, POLICY, "shield_member")
     )
     assert r.status_code == 403
+
+
+def test_a_search_shows_the_identity_as_the_childs_record_would_not_identifiers_from_records_unread(client, auth, db):
+    """A school's DSL reads education reports, not A&E attendances: the NHS number only the
+    hospital gave is not shown to the school through a search, as it is not through the record."""
+    report, attendance = BUILDERS["education_report"](), BUILDERS["ae_attendance"]()
+    report["person"] = person(identifiers={"upn": UPN_A})
+    attendance["person"] = person(identifiers={"nhs_number": NHS_A})
+    for path, body, agency in (("education-reports", report, "education"), ("ae-attendances", attendance, "health")):
+        r = client.post(f"/api/v1/{path}", json=body, headers=auth(agency))
+        assert r.status_code == 201, r.text
+    [child_id] = {c["child_id"] for c in r.json()["children"]}
+    found = {"given_name": PERSON["given_name"], "family_name": PERSON["family_name"]}
+    found["date_of_birth"] = PERSON["date_of_birth"]
+
+    front_door = client.post(SEARCH, json=found, headers=reader(auth, POLICY, "front_door_social_worker"))
+    [hit] = front_door.json()["results"]
+    assert hit["identity"]["identifiers"] == {"upn": UPN_A, "nhs_number": NHS_A}
+
+    dsl = reader(auth, POLICY, "education_dsl", org=report["school_urn"])
+    [hit] = client.post(SEARCH, json=found, headers=dsl).json()["results"]
+    assert hit["child_id"] == child_id
+    assert hit["identity"]["identifiers"] == {"upn": UPN_A}
+    record = client.get(f"/api/v1/children/{child_id}/record", headers=dsl).json()
+    assert hit["identity"] == record["identity"]
+
+
+def test_made_up_names_with_a_real_date_of_birth_and_postcode_find_no_one(client, auth, db):
+    child = seed_child_in_every_scope(client, auth)
+    headers = reader(auth, POLICY, "front_door_social_worker")
+    fishing = {"given_name": "Qqq", "family_name": "Xxx", "date_of_birth": child.person["date_of_birth"]}
+    fishing["postcode"] = child.person["postcode"]
+    r = client.post(SEARCH, json=fishing, headers=headers)
+    assert r.status_code == 200 and r.json()["results"] == []
+    # One name right (the family name) with the date of birth is two of the three: found.
+    one_name = {**fishing, "family_name": child.person["family_name"]}
+    assert [c["child_id"] for c in client.post(SEARCH, json=one_name, headers=headers).json()["results"]] == [
+        child.child_id
+    ]
