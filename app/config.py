@@ -97,6 +97,11 @@ def _algorithms(name: str, default: str) -> tuple[str, ...]:
     return algs
 
 
+# The ceiling on SHIELD_JWT_MAX_LIFETIME_MINUTES: a bearer token for children's data that outlives
+# a day is not an access token; and a limit given in seconds by mistake (43200) is caught.
+MAX_TOKEN_LIFETIME_MINUTES = 24 * 60
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite:///./shield.db"
@@ -105,6 +110,10 @@ class Settings:
     jwt_issuer: str = "shield-dev"
     jwt_audience: str = "shield"
     jwt_algorithms: tuple[str, ...] = ("HS256",)
+    # The longest a token may live (exp - iat). A working day: the `shield serve --dev` tokens
+    # (12 hours) fit, so do identity providers' usual one-hour access tokens and `shield token`'s
+    # default hour; a token minted to live for years is refused, however well it is signed.
+    jwt_max_lifetime_minutes: int = 12 * 60
     policy_dir: Path = Path("./policies")
     timezone: str = "Europe/London"
     max_body_bytes: int = 5 * 1024 * 1024
@@ -136,6 +145,11 @@ class Settings:
     sqlite_mmap_mb: int = 2048
 
     def __post_init__(self) -> None:
+        if not 1 <= self.jwt_max_lifetime_minutes <= MAX_TOKEN_LIFETIME_MINUTES:
+            raise ConfigError(
+                f"SHIELD_JWT_MAX_LIFETIME_MINUTES must be from 1 to {MAX_TOKEN_LIFETIME_MINUTES} (a day), "
+                f"got {self.jwt_max_lifetime_minutes}"
+            )
         if self.match_review_threshold > self.match_link_threshold:
             raise ConfigError("SHIELD_MATCH_REVIEW_THRESHOLD must not be above SHIELD_MATCH_LINK_THRESHOLD")
         try:
@@ -161,6 +175,7 @@ class Settings:
             jwt_issuer=os.environ.get("SHIELD_JWT_ISSUER") or cls.jwt_issuer,
             jwt_audience=os.environ.get("SHIELD_JWT_AUDIENCE") or cls.jwt_audience,
             jwt_algorithms=_algorithms("SHIELD_JWT_ALGORITHMS", default_algs),
+            jwt_max_lifetime_minutes=_int("SHIELD_JWT_MAX_LIFETIME_MINUTES", cls.jwt_max_lifetime_minutes),
             policy_dir=Path(os.environ.get("SHIELD_POLICY_DIR") or "./policies"),
             timezone=os.environ.get("SHIELD_TIMEZONE") or cls.timezone,
             max_body_bytes=_int("SHIELD_MAX_BODY_BYTES", cls.max_body_bytes),

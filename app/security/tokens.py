@@ -8,12 +8,15 @@ for PyJWT touches this file only. The defences do not rely on the library's defa
 - HS tokens are checked only against the configured secret; RS tokens only against a JWK dict
   chosen by ``kid`` from the configured JWKS file (never raw PEM/DER bytes, never the whole set);
 - ``jku``, ``x5u``, ``jwk`` and ``x5c`` headers are refused: keys come from configuration only;
-- ``exp``, ``iat``, ``aud``, ``iss`` and ``sub`` are required (python-jose skips them if absent).
+- ``exp``, ``iat``, ``aud``, ``iss`` and ``sub`` are required (python-jose skips them if absent);
+- ``iat`` may not be in the future, and ``exp - iat`` may not exceed SHIELD_JWT_MAX_LIFETIME_MINUTES
+  (python-jose checks neither: it only checks that ``iat`` is an integer).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import secrets
 import threading
 import time
@@ -25,12 +28,12 @@ from typing import Any
 from jose import jwt
 from jose.exceptions import JOSEError
 
-from app.config import Settings
+from app.config import ConfigError, Settings
 from app.policy.schema import AGENCIES
 
 MAX_TOKEN_BYTES = 8192
 _FORBIDDEN_HEADERS = ("jku", "x5u", "jwk", "x5c")
-LEEWAY = 30  # seconds of clock difference allowed on exp and nbf
+LEEWAY = 30  # seconds of clock difference allowed on exp, nbf and iat
 _OPTIONS = {
     "require_exp": True,
     "require_iat": True,
@@ -75,6 +78,7 @@ class TokenVerifier:
         self.algorithms = list(settings.jwt_algorithms)
         self.audience = settings.jwt_audience
         self.issuer = settings.jwt_issuer
+        self.max_lifetime = settings.jwt_max_lifetime_minutes * 60
         self._secret = settings.jwt_secret
         self._jwks = _load_jwks(settings.jwt_jwks) if settings.jwt_jwks else {}
         self._verified: OrderedDict[str, tuple[Claims, float]] = OrderedDict()
@@ -126,9 +130,23 @@ class TokenVerifier:
             claims = jwt.decode(
                 token, key, algorithms=self.algorithms, audience=self.audience, issuer=self.issuer, options=_OPTIONS
             )
-        except JOSEError as exc:
+        except (JOSEError, OverflowError) as exc:
+            # OverflowError: python-jose's int() of an exp, iat or nbf of 1e400 (JSON for infinity).
             raise InvalidToken("token signature or claims not valid") from exc
-        return self._claims(claims), float(claims["exp"])
+        exp = self._expiry(claims)
+        return self._claims(claims), exp
+
+    def _expiry(self, claims: dict[str, Any]) -> float:
+        """``exp``, once ``iat`` is not in the future and the token lives no longer than allowed."""
+        iat, exp = claims["iat"], claims["exp"]
+        # NumericDate is a JSON number (RFC 7519 §2); python-jose also lets "123" and true through.
+        if not all(isinstance(t, int | float) and not isinstance(t, bool) and math.isfinite(t) for t in (iat, exp)):
+            raise InvalidToken("token iat and exp must be numbers")
+        if iat > time.time() + LEEWAY:
+            raise InvalidToken("token issued in the future")
+        if exp - iat > self.max_lifetime:
+            raise InvalidToken(f"token lifetime (exp - iat) longer than the {self.max_lifetime // 60} minutes allowed")
+        return float(exp)
 
     def _claims(self, claims: dict[str, Any]) -> Claims:
         if claims.get("token_use", "access") != "access":
@@ -151,6 +169,12 @@ def mint(
     """An HS256 token for development and tests (``shield token``)."""
     if not settings.jwt_secret:
         raise ValueError("SHIELD_JWT_SECRET is not set")
+    if minutes > settings.jwt_max_lifetime_minutes:
+        # The service would refuse it on every request: say so now, not with a 401 later.
+        raise ConfigError(
+            f"a token for {minutes} minutes would be refused: SHIELD_JWT_MAX_LIFETIME_MINUTES is "
+            f"{settings.jwt_max_lifetime_minutes}"
+        )
     now = int(time.time())
     claims: dict[str, Any] = {
         "sub": sub,
