@@ -31,6 +31,7 @@ from app.briefing.view import View
 from app.briefing.window import MeetingCalendar, Window
 from app.db import AmongIds, id_text, plan_for_these_values
 from app.policy.engine import Access
+from app.quality.rules import NoPpnRule
 from app.records.checks import age_on
 from app.records.models import (
     AeAttendance,
@@ -117,7 +118,9 @@ def _area_order(district: str | None) -> tuple[int, str, int, str]:
     return (0, area, int(number), rest)
 
 
-def assemble(conn: Connection, access: Access, calendar: MeetingCalendar, window: Window, ppn_hours: float) -> Briefing:
+def assemble(
+    conn: Connection, access: Access, calendar: MeetingCalendar, window: Window, no_ppn: NoPpnRule
+) -> Briefing:
     """The briefing for ``window`` as ``access`` may see it."""
     plan_for_these_values(conn)
     view = View.of(access)
@@ -237,9 +240,10 @@ def assemble(conn: Connection, access: Access, calendar: MeetingCalendar, window
                 if attendance is not None:
                     shown_records.add(attendance.record_id)
             if show_ppn:
-                status = _ppn_status(ppns.get(subject.child_id, []), row, ppn_hours, now)
+                status = _ppn_status(ppns.get(subject.child_id, []), row, no_ppn.hours, now)
                 view.put(child, "ppn", "ppn", "submitted_at", status)
-                if not status["sent_in_time"] and show_incidents:
+                needs_ppn = no_ppn.applies_to(subject.role, subject.arrested, row.injury_severity)
+                if needs_ppn and not status["sent_in_time"] and show_incidents:
                     missing.append(_missing_out(view, row, subject, status))
             if show_school:
                 view.put(child, "school_urn", "person", "school_urn", schools.get(subject.child_id))
@@ -284,7 +288,7 @@ def assemble(conn: Connection, access: Access, calendar: MeetingCalendar, window
             shown_records.add(attendance.record_id)
     if show_incidents and view.can("ppn", "submitted_at"):
         body["missing_ppns"] = missing
-        body["ppn_window_hours"] = ppn_hours
+        body["ppn_window_hours"] = no_ppn.hours
     if view.can("briefing", "open_actions"):
         body["open_actions"] = [action_out(a, meeting) for a in actions]
         for action in actions:

@@ -78,11 +78,11 @@ def get_daily_briefing(
     day = day or access.now.astimezone(calendar.tz).date()
     _meeting_day(calendar, day, ("query", "date"))
     window = calendar.window(day)
-    ppn_hours = request.app.state.quality_rules.rules.incident_without_ppn.hours
+    no_ppn = request.app.state.quality_rules.rules.incident_without_ppn
     db: Database = request.app.state.db
     with db.writing() as session:
         conn = session.connection()
-        briefing = assemble(conn, access, calendar, window, ppn_hours)
+        briefing = assemble(conn, access, calendar, window, no_ppn)
         append(
             conn,
             Entry(

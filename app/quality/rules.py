@@ -75,6 +75,11 @@ class NoPpnRule(Rule):
     hours: Annotated[float, Field(gt=0, le=24 * 365)]
     injury_severities: list[InjurySeverity]
 
+    def applies_to(self, role: str | None, arrested: bool | None, injury_severity: str | None) -> bool:
+        """Whether a child of an incident needs a PPN: arrested, or a victim of an incident with an
+        injury listed (``app.quality.kept.at_risk`` is the same test in SQL, for the report)."""
+        return bool(arrested) or (role == "victim" and injury_severity in self.injury_severities)
+
 
 class Rules(_Strict):
     """One entry per rule id, in the order findings are listed."""

@@ -405,3 +405,28 @@ def test_a_child_named_twice_in_one_incident_counts_it_once(client, auth, night)
     harm = {c["child_id"]: c for c in body["cumulative_harm"]}
     assert harm[night.aisha]["incidents_90d"] == 4
     assert harm[night.aisha]["incident_ids"].count(twice_id) == 1
+
+
+def test_the_missing_ppns_are_those_of_children_the_rule_says_need_one(client, auth, night):
+    """policies/ppn_quality.yaml: a child needs a PPN when arrested, or a victim of an incident with
+    an injury listed. A witness, a suspect not arrested, a victim with no injury: not missing."""
+    persons = [
+        {"role": "witness", "arrested": False, "person": full_person(given_name="Will", identifiers={})},
+        {"role": "suspect", "arrested": False, "person": full_person(given_name="Sid", identifiers={})},
+        {"role": "suspect", "arrested": True, "person": full_person(given_name="Art", identifiers={})},
+    ]
+    at = "2026-11-10T01:00:00+00:00"
+    quiet = incident_body(night.kyle_person, night.kyle_person, ref="INC-Q", occurred_at=at, reported_at=at)
+    quiet["persons"] = persons
+    injured = {**quiet, "source_ref": "INC-V", "injury_severity": "none", "crime_ref": "13/INC-V/26"}
+    injured["persons"] = [
+        {"role": "victim", "arrested": False, "person": full_person(given_name="Vic", identifiers={})}
+    ]
+    ids = [post(client, auth, "incident", body) for body in (quiet, injured)]
+    body = briefing(client, auth, POLICY).json()
+    missing = [
+        (m["incident_id"], m["role"], m["arrested"])
+        for m in body["missing_ppns"]
+        if m["incident_id"] in {i["id"] for i in ids}
+    ]
+    assert missing == [(ids[0]["id"], "suspect", True)]
