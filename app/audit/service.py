@@ -12,6 +12,7 @@ from app.audit.chain import Actor, Entry, append
 from app.audit.limits import WINDOW, ReadLimitExceeded
 from app.audit.models import AuditEvent, AuditEventChild, PrivacyAlert
 from app.db import Database, utc_now
+from app.people.linking import one_child
 
 if TYPE_CHECKING:
     from app.security.caller import Caller
@@ -79,14 +80,10 @@ def refuse_read(db: Database, refused: ReadLimitExceeded, request_id: str | None
 
 
 def disclosure_log(conn: Connection, child_id: uuid.UUID, limit: int, before: int | None) -> list[dict[str, Any]]:
-    """Every audit row that touched this child, newest first: who, when, why, which field groups."""
-    stmt = (
-        select(AuditEvent)
-        .join(AuditEventChild, AuditEventChild.audit_seq == AuditEvent.seq)
-        .where(AuditEventChild.child_id == child_id)
-        .order_by(AuditEvent.seq.desc())
-        .limit(limit)
-    )
+    """Every audit row that touched this child, newest first: who, when, why, which field groups.
+    A child merged with others is one child: the rows that named any of its ids are its rows."""
+    touched = select(AuditEventChild.audit_seq).where(AuditEventChild.child_id.in_(one_child(conn, child_id)))
+    stmt = select(AuditEvent).where(AuditEvent.seq.in_(touched)).order_by(AuditEvent.seq.desc()).limit(limit)
     if before is not None:
         stmt = stmt.where(AuditEvent.seq < before)
     rows = conn.execute(stmt.with_only_columns(*AuditEvent.__table__.c)).mappings()

@@ -404,6 +404,18 @@ def index_profile(conn: Connection | People, child_id: uuid.UUID, profile: Profi
     )
 
 
+def one_child(conn: Connection, child_id: uuid.UUID) -> list[uuid.UUID]:
+    """Every id the child ``child_id`` now is has had: the child it was merged into (followed to
+    the end), and every child merged into that one, directly or through another."""
+    found = [surviving_child(conn, child_id)]
+    frontier = list(found)
+    while frontier:
+        frontier = [c for c in conn.execute(select(Child.id).where(Child.merged_into.in_(frontier))).scalars()]
+        frontier = [c for c in frontier if c not in found]  # a cycle would be a bug in merging
+        found += frontier
+    return found
+
+
 def surviving_child(conn: Connection | People, child_id: uuid.UUID) -> uuid.UUID:
     """The child that ``child_id`` now is: itself, or the child it was merged into (followed to the end)."""
     people = _people(conn)

@@ -224,3 +224,20 @@ def test_the_meetings_actions_about_a_child_follow_a_merge_and_go_back_with_the_
 
     _split(client, steward, merge_id)
     assert children_of_actions() == {before: newer, after: older}
+
+
+def test_the_disclosure_log_of_a_merged_child_holds_what_was_read_under_each_of_its_ids(client, auth, db):
+    older, newer = _possible_match(client, auth, db)
+    unrelated = post_ppn(client, auth, "P-9", anonymous_person(given_name="Zara", family_name="Khan"))
+    front_door = reader(auth, POLICY, "front_door_social_worker")
+    reads = [client.get(f"/api/v1/children/{c}/record", headers=front_door) for c in (newer, older, unrelated)]
+    assert [r.status_code for r in reads] == [200, 200, 200]
+    seqs = [next(r["seq"] for r in rows_of_request(db, read) if r["action"] == "read_child_record") for read in reads]
+    steward = reader(auth, POLICY, "identity_steward")
+    _merge(client, steward, _reviews(client, steward)[(newer, older)])
+
+    officer = reader(auth, POLICY, "privacy_officer", sub="dpo-1")
+    for asked in (older, newer):
+        log = client.get("/api/v1/audit/events", params={"child_id": asked}, headers=officer).json()
+        shown = [e["seq"] for e in log if e["action"] == "read_child_record"]
+        assert shown == [seqs[1], seqs[0]], asked  # both reads, newest first; not the unrelated child's
