@@ -12,14 +12,14 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from app.audit.chain import Entry, append
-from app.audit.service import actor_of
+from app.audit.service import actor_of, record_alone
 from app.briefing import actions as svc
 from app.briefing.assemble import assemble
 from app.briefing.render import to_csv, to_html, to_json
 from app.briefing.view import View
 from app.briefing.window import MeetingCalendar
 from app.db import Database
-from app.errors import FieldError, problem_responses, validation_problem
+from app.errors import FieldError, ProblemError, problem_responses, validation_problem
 from app.policy.deps import Authorized, denial
 from app.policy.engine import Access, may_change_action
 from app.records.schemas import Day
@@ -126,11 +126,26 @@ def post_action(
     calendar: MeetingCalendar = request.app.state.meeting_calendar
     _meeting_day(calendar, day, ("path", "day"))
     db: Database = request.app.state.db
-    with db.writing() as session:
-        conn = session.connection()
-        action = svc.check_new(conn, action, day, _today(access, calendar), set(access.policy.agencies))
-        row = svc.create(conn, action, day, access.caller.sub, access.now)
-        append(conn, _action_entry(request, access, "create_meeting_action", row))
+    try:
+        with db.writing() as session:
+            conn = session.connection()
+            action = svc.check_new(conn, action, day, _today(access, calendar), set(access.policy.agencies))
+            row = svc.create(conn, action, day, access.caller.sub, access.now)
+            append(conn, _action_entry(request, access, "create_meeting_action", row))
+    except ProblemError:
+        # Refused, and on record: the answer says whether the child was in the incident.
+        refusal = Entry(
+            actor_of(access.caller),
+            "create_meeting_action",
+            "DENY",
+            purpose=access.purpose,
+            reason="not_valid",
+            child_ids=[action.child_id] if action.child_id else [],
+            record_ids=[action.incident_id] if action.incident_id else [],
+            request_id=_rid(request),
+        )
+        record_alone(db, refusal)
+        raise
     return JSONResponse(jsonable_encoder(svc.action_out(row, _today(access, calendar))), status_code=201)
 
 

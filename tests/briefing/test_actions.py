@@ -133,6 +133,16 @@ def test_an_action_about_nothing_known_is_422_naming_the_field(client, auth, db,
     assert [e["field"] for e in r.json()["errors"]] == [field]
 
 
+def test_a_refused_action_is_on_record_with_the_child_and_incident_asked_about(client, auth, db, night):
+    # The answer says whether the child was in that incident: asking is a look-up, and audited.
+    r = create(client, auth, night, child_id=night.bystander, incident_id=night.incident)
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["detail"] == "this child is not involved in that incident"
+    [row] = rows_of_request(db, r)
+    assert (row["action"], row["outcome"], row["reason"]) == ("create_meeting_action", "DENY", "not_valid")
+    assert (row["child_ids"], row["record_ids"]) == ([night.bystander], [night.incident])
+
+
 def test_an_action_needs_a_child_or_an_incident_and_a_meeting_day(client, auth, db, night):
     assert create(client, auth, night, child_id=None).status_code == 422
     r = create(client, auth, night, day="2026-11-07")  # a Saturday
