@@ -222,3 +222,15 @@ def test_an_org_field_that_is_not_a_field_of_the_record_is_a_policy_error(tmp_pa
     agencies.write_text(agencies.read_text().replace("education_report: school_urn", "education_report: school_urm"))
     with pytest.raises(PolicyError, match=r"agencies.education.org_fields: 'school_urm' is not a field"):
         load_policy(policies)
+
+
+def test_the_police_reference_is_read_through_a_ppn_only_by_roles_that_read_it_on_the_incident():
+    # The PPN's occurrence_ref is the incident's crime_ref: a role without police_detail was shown
+    # the crime reference by way of the PPN.
+    policy = load_policy(ROOT / "policies")
+    [carrying] = [g for g, fields in policy.record_groups["ppn"].items() if "occurrence_ref" in fields]
+    for name, role in policy.roles.items():
+        extra = [groups for by_agency in role.read_by_agency.values() for t, groups in by_agency.items() if t == "ppn"]
+        reads_reference = carrying in role.read.get("ppn", []) or any(carrying in g for g in extra)
+        if reads_reference:
+            assert "police_detail" in role.read.get("incident", []), name
