@@ -245,6 +245,9 @@ CASES = [
     case("incident", {"source_ref": "R" * 101}, "source_ref", "source-ref-101-characters"),
     case("incident", {"source_ref": "../etc/passwd"}, "source_ref", "source-ref-not-a-reference"),
     case("incident", {"persons": []}, "persons", "no-persons"),
+    # Blank is absent only where a field may be absent: a required one must still say something.
+    case("ppn", {"source_ref": " \t "}, "source_ref", "blank-required-source-ref"),
+    case("ppn", {"reason_for_referral": " \x00 "}, "reason_for_referral", "nul-among-blanks"),
     # Dates outside 1900-2999: what some systems send for an empty date (.NET's DateTime.MinValue is
     # 0001-01-01T00:00:00), and the last day Python knows, which in UTC is a year past it.
     case("incident", {"occurred_at": "0001-01-01T00:00:00+00:00"}, "occurred_at", "empty-date-occurred-at"),
@@ -410,6 +413,38 @@ def test_the_longest_allowed_text_is_accepted_and_stored_whole(client, auth, db,
     for part in path.split("."):
         stored = stored[int(part)] if part.isdigit() else stored[part]
     assert stored == value
+
+
+# Optional text holding only whitespace is the field left out: stored as absent, not refused.
+BLANK_OPTIONAL = [
+    ("incident", "summary"),
+    ("incident", f"{P0}.given_name"),
+    ("incident", "location.ward"),
+    ("ppn", "officer.team"),
+    ("ppn", "reason_for_referral"),
+    ("ppn", "voice_of_child"),
+    ("ppn", "person.first_language"),
+    ("ppn", "person.culture_notes"),
+    ("ppn", "person.ethnicity.self_defined"),
+    ("ppn", "person.ethnicity.officer_defined"),
+    ("ae_attendance", "assault_method"),
+    ("yjs_case", "case_worker"),
+    ("education_report", "summary"),
+]
+
+
+@pytest.mark.parametrize(("record_type", "path"), [pytest.param(t, p, id=f"{t}-{p}") for t, p in BLANK_OPTIONAL])
+@pytest.mark.parametrize("blank", ["", "   ", "\t\r\n"])
+def test_blank_optional_text_is_stored_as_absent(client, auth, db, record_type, path, blank):
+    body = build(record_type, {})
+    if path.startswith("person.ethnicity."):
+        body["person"]["ethnicity"] = {"self_defined": "A3", "officer_defined": "IC4"}
+    r = post(client, auth, record_type, tweak(body, path, blank))
+    assert r.status_code == 201, r.text
+    stored: Any = stored_body(db)
+    for part in path.split("."):
+        stored = stored[int(part)] if part.isdigit() else stored[part]
+    assert stored is None
 
 
 @pytest.mark.parametrize(

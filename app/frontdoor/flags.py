@@ -15,10 +15,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from app.quality.check import recorded
 from app.records.checks import age_on
 from app.records.codes import NOT_STATED
+
+if TYPE_CHECKING:
+    from app.quality.rules import QualityRules
 
 # Three incidents in 90 days is the partnership's repeat-victimisation/offending trigger for a
 # multi-agency conversation: often enough to be a pattern rather than bad luck. Any 90-day span
@@ -50,6 +54,7 @@ PPN_DUE = timedelta(hours=24)
 AWAITING_CONTACT = frozenset({"triage", "waiting_list"})
 
 # Person fields that record culture (the partnership's definition, field_groups.yaml ethnicity_culture).
+# One holding only a placeholder ("N/A", "TBC", "see log": policies/ppn_quality.yaml) records nothing.
 CULTURE_FIELDS = ("first_language", "religion", "nationality", "culture_notes")
 
 COUNT_WINDOWS = (30, 90, 365)
@@ -208,13 +213,13 @@ def _has_ethnicity(person: dict[str, Any]) -> bool:
     return bool(ethnicity.get("self_defined")) and ethnicity.get("self_defined_code") != NOT_STATED
 
 
-def ethnicity_or_culture_unrecorded(facts: list[Fact], **_: Any) -> Iterator[Flag]:
+def ethnicity_or_culture_unrecorded(facts: list[Fact], *, quality: QualityRules, **_: Any) -> Iterator[Flag]:
     # The child's own (self-defined) ethnicity: an officer's view of them is not the child's.
     people = [p for f in facts for p in f.people()]
     missing = []
     if not any(_has_ethnicity(p) for p in people):
         missing.append("ethnicity")
-    if not any(p.get(name) not in (None, "") for p in people for name in CULTURE_FIELDS):
+    if not any(recorded(name, p.get(name), quality) for p in people for name in CULTURE_FIELDS):
         missing.append("culture (language, religion, nationality)")
     if facts and missing:
         yield Flag(
@@ -292,9 +297,16 @@ RULES: tuple[Callable[..., Iterator[Flag]], ...] = (
 )
 
 
-def raise_flags(facts: list[Fact], *, now: datetime, today: date, date_of_birth: str | None) -> list[Flag]:
-    """Every flag the child's records raise, whoever is asking."""
-    return [flag for rule in RULES for flag in rule(facts, now=now, today=today, date_of_birth=date_of_birth)]
+def raise_flags(
+    facts: list[Fact], *, now: datetime, today: date, date_of_birth: str | None, quality: QualityRules
+) -> list[Flag]:
+    """Every flag the child's records raise, whoever is asking. ``quality`` is the PPN quality
+    rules, whose placeholders ("N/A", "see log") count as nothing recorded here too."""
+    return [
+        flag
+        for rule in RULES
+        for flag in rule(facts, now=now, today=today, date_of_birth=date_of_birth, quality=quality)
+    ]
 
 
 def visible(flags: Iterable[Flag], readable: frozenset[str]) -> list[Visible]:

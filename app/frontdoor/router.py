@@ -125,7 +125,8 @@ def get_child_record(
             )
             refused = True
         else:
-            view = child_record(conn, access, child_id, ZoneInfo(request.app.state.settings.timezone))
+            tz = ZoneInfo(request.app.state.settings.timezone)
+            view = child_record(conn, access, child_id, tz, request.app.state.quality_rules)
             seq = append(
                 conn,
                 Entry(

@@ -44,6 +44,12 @@ def _words(text: str | None, rules: QualityRules) -> list[str]:
     return _WORDS.findall(rules.placeholders.sub(" ", text)) if text else []
 
 
+def says_nothing(text: str | None, rules: QualityRules) -> bool:
+    """Whether ``text`` is absent, blank or only placeholders ("N/A", "TBC", "see log"): the policy's
+    "counts as empty"."""
+    return not _words(text, rules)
+
+
 def _ethnicity(ppn: PpnIn, rules: QualityRules) -> Iterator[Finding]:
     ethnicity, code = ppn.person.ethnicity, ppn.person.self_defined_code
     if ethnicity is None or code is None:
@@ -52,7 +58,8 @@ def _ethnicity(ppn: PpnIn, rules: QualityRules) -> Iterator[Finding]:
         yield _found(rules, "ethnicity_not_stated", "person.ethnicity.officer_defined")
 
 
-# (rule, person field): recorded or not; "no religion" and "interpreter: no" are answers.
+# (rule, person field): recorded or not; "no religion" and "interpreter: no" are answers. A text
+# field holding only a placeholder ("N/A", "TBC", "see log") is not recorded.
 _CULTURE = (
     ("first_language_missing", "first_language"),
     ("interpreter_missing", "interpreter_required"),
@@ -62,21 +69,42 @@ _CULTURE = (
 )
 
 
+# How officers write that a child has no religion: an answer, though "none" alone is a placeholder
+# in a reason for referral or a voice.
+_NO_RELIGION = frozenset({"none", "nil", "no religion", "no"})
+
+
+def recorded(name: str, value: object, rules: QualityRules) -> bool:
+    """Whether a person's culture field records an answer: not absent,
+    not blank, not only placeholders; "interpreter: no" and religion "None" are answers. The one
+    test of it, for the quality check and the front door's flags alike."""
+    if value is None:
+        return False
+    if not isinstance(value, str):
+        return True
+    if name == "religion" and value.strip().rstrip(".").lower() in _NO_RELIGION:
+        return True
+    return not says_nothing(value, rules)
+
+
 def _culture(ppn: PpnIn, rules: QualityRules) -> Iterator[Finding]:
     for rule_id, name in _CULTURE:
-        if getattr(ppn.person, name) is None:
+        if not recorded(name, getattr(ppn.person, name), rules):
             yield _found(rules, rule_id, f"person.{name}")
 
 
 def _referral(ppn: PpnIn, rules: QualityRules) -> Iterator[Finding]:
-    if ppn.reason_for_referral is None:
+    words = _words(ppn.reason_for_referral, rules)
+    if not words:  # absent, or only placeholders ("FYI", "see log"): the policy counts it as empty
         yield _found(rules, "referral_reason_missing", "reason_for_referral")
-    elif len(_words(ppn.reason_for_referral, rules)) < rules.rules.referral_reason_thin.min_words:
+    elif len(words) < rules.rules.referral_reason_thin.min_words:
         yield _found(rules, "referral_reason_thin", "reason_for_referral")
 
 
 def _voice(ppn: PpnIn, rules: QualityRules) -> Iterator[Finding]:
-    if (ppn.child_present or ppn.child_spoken_to) and not _words(ppn.voice_of_child, rules):
+    # "Child not spoken to" alone is a placeholder too (the policy file lists it): it gives neither
+    # a reason nor how the child presented. With either, the voice is recorded.
+    if (ppn.child_present or ppn.child_spoken_to) and says_nothing(ppn.voice_of_child, rules):
         yield _found(rules, "voice_of_child_missing", "voice_of_child")
 
 
@@ -156,8 +184,8 @@ def unknown_codes(body: Any, rules: QualityRules) -> tuple[Any, list[Finding]]:
     kept, found = dict(ethnicity), []
     for name, normalise in _CODE_FIELDS:
         value = ethnicity.get(name)
-        if not isinstance(value, str):
-            continue
+        if not isinstance(value, str) or not value.strip():
+            continue  # blank is no code at all: the model reads it as absent ("..._missing")
         try:
             normalise(value)
         except ValueError:

@@ -16,6 +16,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -51,8 +52,24 @@ def _text(max_length: int) -> object:
     ]
 
 
+def _absent_if_blank(value: object) -> object:
+    """Whitespace alone says nothing: in an optional field it is the field left out, not a 422.
+
+    Any other text goes on to the field's own checks (NUL, control characters, lone surrogates)."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _optional(text: object) -> object:
+    """An optional field of type ``text``, absent (None) when given only whitespace."""
+    return Annotated[text | None, BeforeValidator(_absent_if_blank)]  # type: ignore[operator]
+
+
+# Required text must say something (a blank one is a 422 naming the field); optional text left
+# blank is absent, so that the PPN quality check reports it as missing rather than refusing the PPN.
 ShortText = _text(200)
 LongText = _text(10_000)
+OptionalShortText = _optional(ShortText)
+OptionalLongText = _optional(LongText)
 Reference = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/#-]*$"),
@@ -100,6 +117,9 @@ SelfDefined = Annotated[
     AfterValidator(lambda v: codes.normalise_self_defined(v) and v),
 ]
 OfficerDefined = Annotated[str, StringConstraints(max_length=10), AfterValidator(codes.normalise_officer_defined)]
+# An empty code ("" or spaces) is no code: absent, so the quality check reports it as missing.
+OptionalSelfDefined = _optional(SelfDefined)
+OptionalOfficerDefined = _optional(OfficerDefined)
 
 
 class Strict(BaseModel):
@@ -115,11 +135,11 @@ class Identifiers(Strict):
 
 
 class Ethnicity(Strict):
-    self_defined: SelfDefined | None = Field(
+    self_defined: OptionalSelfDefined = Field(
         default=None,
         description="Police 18+1 (e.g. B1), NHS ethnic category (e.g. M), DfE (e.g. BCRB) or ONS 2021 label.",
     )
-    officer_defined: OfficerDefined | None = Field(default=None, description="IC1-IC6 or IC9")
+    officer_defined: OptionalOfficerDefined = Field(default=None, description="IC1-IC6 or IC9")
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -134,19 +154,19 @@ class Ethnicity(Strict):
 
 
 class Person(Strict):
-    given_name: ShortText | None = None
-    family_name: ShortText | None = None
+    given_name: OptionalShortText = None
+    family_name: OptionalShortText = None
     date_of_birth: Day | None = None
     sex: codes.Sex | None = None
     postcode: Postcode | None = None
-    address: ShortText | None = None
+    address: OptionalShortText = None
     identifiers: Identifiers = Field(default_factory=Identifiers)
     ethnicity: Ethnicity | None = None
-    first_language: ShortText | None = None
+    first_language: OptionalShortText = None
     interpreter_required: StrictBool | None = None
-    religion: ShortText | None = None
-    nationality: ShortText | None = None
-    culture_notes: LongText | None = None
+    religion: OptionalShortText = None
+    nationality: OptionalShortText = None
+    culture_notes: OptionalLongText = None
     school_urn: Urn | None = None
 
     @property
@@ -161,9 +181,9 @@ class RecordIn(Strict):
 
 
 class Location(Strict):
-    description: ShortText | None = None
+    description: OptionalShortText = None
     postcode_district: PostcodeDistrict | None = None
-    ward: ShortText | None = None
+    ward: OptionalShortText = None
 
 
 class InvolvedPerson(Strict):
@@ -179,15 +199,15 @@ class IncidentIn(RecordIn):
     category: codes.IncidentCategory
     weapon: codes.Weapon | None = None
     injury_severity: codes.InjurySeverity | None = None
-    summary: LongText | None = None
+    summary: OptionalLongText = None
     crime_ref: Reference | None = None
     persons: Annotated[list[InvolvedPerson], Field(min_length=1, max_length=50)]
 
 
 class Officer(Strict):
     id: LocalId | None = None
-    team: ShortText | None = None
-    district: ShortText | None = None
+    team: OptionalShortText = None
+    district: OptionalShortText = None
 
 
 class PpnIn(RecordIn):
@@ -197,10 +217,10 @@ class PpnIn(RecordIn):
     officer: Officer = Field(default_factory=Officer)
     risk_grade: codes.RiskGrade
     concern_types: Annotated[list[codes.ConcernType], Field(max_length=20)] = Field(default_factory=list)
-    reason_for_referral: LongText | None = None
+    reason_for_referral: OptionalLongText = None
     child_present: StrictBool | None = None
     child_spoken_to: StrictBool | None = None
-    voice_of_child: LongText | None = None
+    voice_of_child: OptionalLongText = None
     arrested: StrictBool | None = None
     person: Person
 
@@ -208,9 +228,9 @@ class PpnIn(RecordIn):
 class AeAttendanceIn(RecordIn):
     arrived_at: UtcDatetime
     assault_at: UtcDatetime | None = None
-    assault_method: ShortText | None = None
-    assault_location_type: ShortText | None = None
-    assault_location_description: ShortText | None = None
+    assault_method: OptionalShortText = None
+    assault_location_type: OptionalShortText = None
+    assault_location_description: OptionalShortText = None
     injury_severity: codes.InjurySeverity | None = None
     navigator_status: codes.NavigatorStatus
     first_contact_at: UtcDatetime | None = None
@@ -224,7 +244,7 @@ class YjsCaseIn(RecordIn):
     ended_on: Day | None = None
     rosh_level: codes.RiskLevel | None = None
     safety_wellbeing_level: codes.RiskLevel | None = None
-    case_worker: ShortText | None = None
+    case_worker: OptionalShortText = None
     person: Person
 
 
@@ -238,7 +258,7 @@ class EducationReportIn(RecordIn):
     school_urn: Urn
     report_type: codes.EducationReportType
     reported_on: Day
-    summary: LongText | None = None
+    summary: OptionalLongText = None
     send: Send | None = None
     person: Person
 
@@ -271,7 +291,11 @@ class IngestResult(BaseModel):
     version: int
     current_version: int
     outcome: Literal["created", "amended", "unchanged", "superseded"]
-    children: list[LinkedChild]
+    # Of the record as it stands (``current_version``): a late older version ("superseded") is kept
+    # as history, and its people are not linked.
+    children: list[LinkedChild] = Field(
+        description="The children the record's current version (current_version) is linked to, by position"
+    )
     # PPNs only: the quality findings on the body posted (never a reason to refuse it).
     findings: list[Finding] | None = None
 

@@ -90,3 +90,18 @@ def test_age_known_only_from_a_record_the_caller_cannot_read_raises_no_flag_for_
     r = read(client, auth, child_id, "navigator")
     assert "age_17_or_over" not in flags_of(r)
     assert born.isoformat() not in r.text
+
+
+def test_culture_recorded_only_as_placeholders_or_blanks_raises_the_flag(client, auth, db):
+    # "N/A", "TBC", "see log" and whitespace record nothing (policies/ppn_quality.yaml "placeholders").
+    child = full_person(first_language="TBC", religion="N/A", nationality="see log", culture_notes="   ")
+    out = post(client, auth, "ppn", ppn_body(child, ref="PPN-C"))
+    child_id = out["children"][0]["child_id"]
+    flags = read(client, auth, child_id, "front_door_social_worker").json()["flags"]
+    [flag] = [flag for flag in flags if flag["code"] == "ethnicity_or_culture_not_recorded"]
+    assert "culture" in flag["message"] and "ethnicity" not in flag["message"]
+
+    recorded = full_person(first_language="TBC", religion="None known to school", nationality="N/A")
+    post(client, auth, "education_report", education_body(recorded, ref="SCH-C"))
+    flags = read(client, auth, child_id, "front_door_social_worker").json()["flags"]
+    assert "ethnicity_or_culture_not_recorded" not in {flag["code"] for flag in flags}

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from app.frontdoor import flags as f
+from tests.quality.builders import RULES
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 TODAY = NOW.date()
@@ -26,7 +27,7 @@ def fact(record_type: str, at: datetime | date, **body: Any) -> f.Fact:
 
 
 def codes(facts: list[f.Fact], dob: str | None = None) -> dict[str, f.Flag]:
-    return {flag.code: flag for flag in f.raise_flags(facts, now=NOW, today=TODAY, date_of_birth=dob)}
+    return {flag.code: flag for flag in f.raise_flags(facts, now=NOW, today=TODAY, date_of_birth=dob, quality=RULES)}
 
 
 def ids(flag: f.Flag) -> set[str]:
@@ -146,6 +147,22 @@ def test_ethnicity_never_recorded_fires_and_not_stated_counts_as_not_recorded():
 def test_culture_never_recorded_fires():
     record = fact("ppn", days_ago(1), person={"ethnicity": {"self_defined": "B1", "self_defined_code": "B1"}})
     assert "culture" in codes([record])["ethnicity_or_culture_not_recorded"].message
+
+
+@pytest.mark.parametrize(
+    ("culture", "fires"),
+    [
+        ({"religion": "N/A"}, True),
+        ({"first_language": "TBC", "nationality": "see log", "culture_notes": "FYI"}, True),
+        ({"religion": "", "culture_notes": "   "}, True),
+        ({"religion": "No religion"}, False),
+        ({"culture_notes": "N/A; family attend the local gurdwara"}, False),
+    ],
+)
+def test_culture_recorded_only_as_a_placeholder_counts_as_not_recorded(culture, fires):
+    ethnicity = {"ethnicity": {"self_defined": "B1", "self_defined_code": "B1"}}
+    record = fact("ppn", days_ago(1), person={**ethnicity, **culture})
+    assert ("ethnicity_or_culture_not_recorded" in codes([record])) is fires
 
 
 def test_send_known_to_education_fires_and_no_send_does_not():

@@ -42,7 +42,7 @@ BROKEN = {
         reason_for_referral="Victim of a knife wounding; at risk of retaliation and exploitation. No known SEND.",
     ),
     "referral_reason_missing": dict(reason_for_referral=None),
-    "referral_reason_thin": dict(reason_for_referral="FYI"),
+    "referral_reason_thin": dict(reason_for_referral="Child involved, see log."),
     "voice_of_child_missing": dict(voice_of_child=None),
     "school_missing": dict(person=without(complete_person(), "school_urn")),
     "send_not_recorded": dict(person=complete_person(culture_notes="Family speak Sylheti at home.")),
@@ -96,15 +96,19 @@ def test_not_stated_needs_an_officer_defined_ethnicity(ethnicity, fires):
 @pytest.mark.parametrize(
     "reason",
     [
-        "for info",
-        "For information only.",
+        "FYI - child involved.",
         "Child involved in incident, see log.",
-        "As per crime report.",
+        "As per crime report, child was a witness.",
         "Child present at the incident.",
     ],
 )
 def test_thin_reasons_for_referral(reason):
     assert rule_ids(complete_ppn(reason_for_referral=reason)) == ["referral_reason_thin"]
+
+
+@pytest.mark.parametrize("reason", ["for info", "For information only.", "As per crime report.", "N/A", "None", "  "])
+def test_a_reason_that_is_only_placeholders_or_blank_is_missing(reason):
+    assert rule_ids(complete_ppn(reason_for_referral=reason)) == ["referral_reason_missing"]
 
 
 def test_a_reason_with_enough_to_act_on_is_not_thin():
@@ -118,8 +122,13 @@ def test_a_reason_with_enough_to_act_on_is_not_thin():
         (True, False, None, True),
         (False, True, None, True),
         (True, True, "N/A", True),
+        (True, False, "Child not spoken to.", True),
+        (True, True, "The child was not spoken to", True),
         (False, False, None, False),
+        (False, False, "Not spoken to.", False),
         (True, False, "Quiet and withdrawn; did not want to talk about what happened.", False),
+        (True, False, "Child not spoken to as she was asleep in hospital; appeared settled.", False),
+        (True, True, "Said: 'I have no voice at home, nobody listens.'", False),
     ],
 )
 def test_the_voice_of_the_child_when_present_or_spoken_to(present, spoken_to, voice, fires):
@@ -141,6 +150,33 @@ def test_the_voice_of_the_child_when_present_or_spoken_to(present, spoken_to, vo
 def test_send_is_recorded_by_a_statement_in_the_culture_notes(notes, fires):
     body = complete_ppn(person=complete_person(culture_notes=notes))
     assert ("send_not_recorded" in rule_ids(body)) is fires
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "rule_id"),
+    [
+        ("first_language", "N/A", "first_language_missing"),
+        ("first_language", "tbc", "first_language_missing"),
+        ("religion", "n/a", "religion_missing"),
+        ("nationality", "See log.", "nationality_missing"),
+        ("nationality", "   ", "nationality_missing"),
+    ],
+)
+def test_a_culture_field_holding_only_a_placeholder_or_blank_is_missing(name, value, rule_id):
+    assert rule_ids(complete_ppn(person=complete_person(**{name: value}))) == [rule_id]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("religion", "No religion"),
+        ("religion", "None"),
+        ("religion", "nil."),
+        ("first_language", "British Sign Language"),
+    ],
+)
+def test_culture_answers_are_recorded(name, value):
+    assert rule_ids(complete_ppn(person=complete_person(**{name: value}))) == []
 
 
 def test_exactly_24_hours_is_on_time():

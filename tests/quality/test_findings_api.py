@@ -28,7 +28,7 @@ def stored_findings(db, record_id: str) -> set[str]:
 
 
 def test_the_check_returns_findings_and_stores_nothing(client, auth, db):
-    r = client.post(CHECK, json=ppn(reason_for_referral="FYI"), headers=auth())
+    r = client.post(CHECK, json=ppn(reason_for_referral="Child involved, see log."), headers=auth())
     assert r.status_code == 200, r.text
     assert [f["rule_id"] for f in r.json()["findings"]] == [
         "cultural_background_missing",
@@ -85,7 +85,7 @@ def test_only_systems_that_post_ppns_may_check_one(client, auth, db, agency, rol
 
 def test_a_submitted_ppn_is_stored_flagged_and_never_refused(client, auth, db):
     body = complete_ppn(
-        reason_for_referral="FYI",
+        reason_for_referral="Child involved, see log.",
         person=without(complete_person(ethnicity={"self_defined": "NS"}), "school_urn"),
     )
     r = client.post("/api/v1/ppns", json=body, headers=auth())
@@ -154,3 +154,113 @@ def test_batch_items_carry_their_findings(client, auth, db):
 def test_each_stored_rule_has_its_own_bit():
     assert set(FINDING_BITS) == set(PPN_RULES)
     assert sorted(FINDING_BITS.values()) == list(range(len(FINDING_BITS)))
+
+
+# ---- What counts as empty: placeholders and blank text (policies/ppn_quality.yaml "placeholders") ----
+
+CULTURE_PLACEHOLDERS = [
+    pytest.param("first_language", "N/A", ["first_language_missing"], id="first-language-n/a"),
+    pytest.param("first_language", "TBC", ["first_language_missing"], id="first-language-tbc"),
+    pytest.param("religion", "n/a", ["religion_missing"], id="religion-n/a"),
+    pytest.param("nationality", "see log", ["nationality_missing"], id="nationality-see-log"),
+    # The notes were also where SEND was recorded: a placeholder records neither.
+    pytest.param("culture_notes", "FYI", ["cultural_background_missing", "send_not_recorded"], id="notes-fyi"),
+    pytest.param("culture_notes", "N/A", ["cultural_background_missing", "send_not_recorded"], id="notes-n/a"),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "expected"), CULTURE_PLACEHOLDERS)
+def test_a_placeholder_in_a_culture_field_counts_as_not_recorded(client, auth, db, name, value, expected):
+    body = complete_ppn(person=complete_person(**{name: value}))
+    r = client.post(CHECK, json=body, headers=auth())
+    assert r.status_code == 200, r.text
+    assert [f["rule_id"] for f in r.json()["findings"]] == expected
+    posted = client.post("/api/v1/ppns", json=body, headers=auth())
+    assert posted.status_code == 201, posted.text
+    assert [f["rule_id"] for f in posted.json()["findings"]] == expected
+    assert stored_findings(db, posted.json()["id"]) == set(expected)
+
+
+BLANK = [
+    pytest.param({"reason_for_referral": "\t "}, ["referral_reason_missing"], id="reason-tab-and-space"),
+    pytest.param({"voice_of_child": "   "}, ["voice_of_child_missing"], id="voice-spaces"),
+    pytest.param({"person": complete_person(first_language="   ")}, ["first_language_missing"], id="language-spaces"),
+    pytest.param({"person": complete_person(religion="\n")}, ["religion_missing"], id="religion-newline"),
+    pytest.param(
+        {"person": complete_person(culture_notes=" \u00a0 ")},
+        ["cultural_background_missing", "send_not_recorded"],
+        id="notes-no-break-space",
+    ),
+]
+
+
+@pytest.mark.parametrize(("changes", "expected"), BLANK)
+def test_blank_optional_text_is_accepted_as_missing_not_refused(client, auth, db, changes, expected):
+    body = complete_ppn(**changes)
+    r = client.post(CHECK, json=body, headers=auth())
+    assert r.status_code == 200, r.text
+    assert [f["rule_id"] for f in r.json()["findings"]] == expected
+    posted = client.post("/api/v1/ppns", json=body, headers=auth())
+    assert posted.status_code == 201, posted.text
+    assert [f["rule_id"] for f in posted.json()["findings"]] == expected
+    assert stored_findings(db, posted.json()["id"]) == set(expected)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        pytest.param({"source_ref": "  "}, "source_ref", id="blank-source-ref"),
+        pytest.param({"voice_of_child": "  \x00 "}, "voice_of_child", id="nul-among-spaces"),
+        pytest.param({"reason_for_referral": " \x1b "}, "reason_for_referral", id="escape-among-spaces"),
+    ],
+)
+def test_blank_required_text_and_control_characters_are_still_refused(client, auth, db, changes, field):
+    for url in (CHECK, "/api/v1/ppns"):
+        r = client.post(url, json=complete_ppn(**changes), headers=auth())
+        assert r.status_code == 422, r.text
+        assert [e["field"] for e in r.json()["errors"]] == [field]
+    assert count(db, Record) == 0
+
+
+@pytest.mark.parametrize("reason", ["N/A", "FYI", "see log", "none", "For information only.", " TBC "])
+def test_a_reason_for_referral_that_is_only_a_placeholder_is_missing_not_thin(client, auth, db, reason):
+    r = client.post(CHECK, json=complete_ppn(reason_for_referral=reason), headers=auth())
+    assert r.status_code == 200, r.text
+    assert [f["rule_id"] for f in r.json()["findings"]] == ["referral_reason_missing"]
+
+
+@pytest.mark.parametrize("value", ["", "   "])
+def test_an_empty_self_defined_ethnicity_is_missing_not_an_unknown_code(client, auth, db, value):
+    body = complete_ppn(person=complete_person(ethnicity={"self_defined": value, "officer_defined": "IC4"}))
+    r = client.post(CHECK, json=body, headers=auth())
+    assert r.status_code == 200, r.text
+    assert [(f["rule_id"], f["field"]) for f in r.json()["findings"]] == [
+        ("ethnicity_self_defined_missing", "person.ethnicity.self_defined")
+    ]
+    posted = client.post("/api/v1/ppns", json=body, headers=auth())
+    assert posted.status_code == 201, posted.text
+    assert stored_findings(db, posted.json()["id"]) == {"ethnicity_self_defined_missing"}
+
+
+@pytest.mark.parametrize(
+    ("present", "spoken_to", "voice", "expected"),
+    [
+        pytest.param(True, False, "child not spoken to", ["voice_of_child_missing"], id="present-not-spoken-to"),
+        pytest.param(True, False, "Not spoken to.", ["voice_of_child_missing"], id="present-not-spoken-to-short"),
+        pytest.param(False, True, "child not spoken to", ["voice_of_child_missing"], id="spoken-to-says-not"),
+        pytest.param(True, True, "No voice", ["voice_of_child_missing"], id="no-voice"),
+        pytest.param(
+            True, False, "Child not spoken to as she was asleep in hospital; appeared settled.", [], id="reason-given"
+        ),
+        pytest.param(False, False, "child not spoken to", [], id="not-present-not-spoken-to"),
+    ],
+)
+def test_a_voice_that_only_says_the_child_was_not_spoken_to_is_missing(
+    client, auth, db, present, spoken_to, voice, expected
+):
+    body = complete_ppn(child_present=present, child_spoken_to=spoken_to, voice_of_child=voice)
+    r = client.post(CHECK, json=body, headers=auth())
+    assert r.status_code == 200, r.text
+    assert [f["rule_id"] for f in r.json()["findings"]] == expected
+    posted = client.post("/api/v1/ppns", json=body, headers=auth())
+    assert stored_findings(db, posted.json()["id"]) == set(expected)

@@ -60,7 +60,7 @@ def known(client, auth):
         "Q-3": complete_ppn(
             person=child(3, ethnicity={"self_defined": "B1"}),
             officer={"id": "PC3", "team": "West NPT", "district": "Leeds West"},
-            reason_for_referral="FYI",
+            reason_for_referral="Child involved, see log.",
             incident_occurred_at=None,
             submitted_at=at(t0 + timedelta(hours=5)),
         ),
