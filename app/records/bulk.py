@@ -282,7 +282,8 @@ def _parsed(lines: Iterable[str] | Iterable[bytes], parser: _Parser) -> Iterator
     if second is None:
         return
     with _parsing_process(parser) as elsewhere:
-        waiting = deque([elsewhere.submit(_parse_elsewhere, second)])
+        with _interrupts_ignored():  # by the process the first submit starts, from its first instant
+            waiting = deque([elsewhere.submit(_parse_elsewhere, second)])
         for batch in batches:
             waiting.append(elsewhere.submit(_parse_elsewhere, batch))
             if len(waiting) > PARSED_AHEAD:
@@ -309,14 +310,28 @@ def _parsing_process(parser: _Parser) -> Iterator[ProcessPoolExecutor]:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+@contextmanager
+def _interrupts_ignored() -> Iterator[None]:
+    """SIGINT ignored here while a child process starts, so that the child starts ignoring it (a
+    spawned Python keeps an inherited SIG_IGN): Ctrl-C reaches the whole process group, and one
+    pressed while the parsing process was still starting printed its traceback. Only the main
+    thread may set a handler; elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 _PARSER: _Parser | None = None
 
 
 def _become_parser(parser: _Parser) -> None:
     global _PARSER  # noqa: PLW0603 - the parsing process's one parser, set as it starts
     _PARSER = parser
-    # Ctrl-C reaches the whole process group; the importing process stops this one.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _parse_elsewhere(batch: list[tuple[int, str | bytes]]) -> bytes:
