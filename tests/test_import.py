@@ -201,13 +201,14 @@ def test_a_conflicting_version_is_reported_and_every_other_line_in_its_chunk_loa
     assert (report.created, count(db, Record)) == (5, 5)
 
 
-def run_cli(tmp_path: Path, path: Path) -> subprocess.CompletedProcess[str]:
+def run_cli(tmp_path: Path, path: Path | str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHIELD_")}
     env.update(SHIELD_DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}", SHIELD_POLICY_DIR=str(ROOT / "policies"))
     return subprocess.run(
         [sys.executable, "-m", "app.cli", "import", str(path)],
         cwd=ROOT,
         env=env,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=120,
@@ -304,18 +305,7 @@ def test_the_import_command_reads_lines_as_an_export_writes_them(tmp_path):
 
 
 def test_the_import_command_reads_standard_input(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIELD_")}
-    env.update(SHIELD_DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}", SHIELD_POLICY_DIR=str(ROOT / "policies"))
     lines = "".join(line(t, BUILDERS[t](source_ref=f"IN-{t}")) for t in TYPES)
-    result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "import", "-"],
-        cwd=ROOT,
-        env=env,
-        input=lines,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_cli(tmp_path, "-", stdin=lines)
     assert result.returncode == 0, result.stderr
     assert summary(result.stdout)["created"] == len(TYPES)

@@ -134,17 +134,8 @@ def post_action(
             append(conn, _action_entry(request, access, "create_meeting_action", row))
     except ProblemError:
         # Refused, and on record: the answer says whether the child was in the incident.
-        refusal = Entry(
-            actor_of(access.caller),
-            "create_meeting_action",
-            "DENY",
-            purpose=access.purpose,
-            reason="not_valid",
-            child_ids=[action.child_id] if action.child_id else [],
-            record_ids=[action.incident_id] if action.incident_id else [],
-            request_id=_rid(request),
-        )
-        record_alone(db, refusal)
+        about = [action.incident_id] if action.incident_id else []
+        record_alone(db, _refusal(request, access, "create_meeting_action", "not_valid", action.child_id, about))
         raise
     return JSONResponse(jsonable_encoder(svc.action_out(row, _today(access, calendar))), status_code=201)
 
@@ -171,16 +162,7 @@ def patch_action(
         if current is None:
             refused = "not_found"
             # Refused too, and on record: someone is trying ids that are not there.
-            entry = Entry(
-                actor_of(access.caller),
-                "update_meeting_action",
-                "DENY",
-                purpose=access.purpose,
-                reason="not_found",
-                record_ids=[action_id],
-                request_id=_rid(request),
-            )
-            append(conn, entry)
+            append(conn, _refusal(request, access, "update_meeting_action", "not_found", None, [action_id]))
         else:
             decision = may_change_action(access, current.owner_agency, current.status, patch.status)
             if not decision:
@@ -233,6 +215,22 @@ def list_actions(
 
 def _today(access: Access, calendar: MeetingCalendar) -> date:
     return access.now.astimezone(calendar.tz).date()
+
+
+def _refusal(
+    request: Request, access: Access, what: str, reason: str, child_id: uuid.UUID | None, record_ids: list[uuid.UUID]
+) -> Entry:
+    """A refused action request, with the child and records it named (ids only)."""
+    return Entry(
+        actor_of(access.caller),
+        what,
+        "DENY",
+        purpose=access.purpose,
+        reason=reason,
+        child_ids=[child_id] if child_id else [],
+        record_ids=record_ids,
+        request_id=_rid(request),
+    )
 
 
 def _action_entry(
