@@ -87,7 +87,6 @@ def _progress_bar(label: str):  # noqa: ANN202
 
 
 def _progress_import(settings: Settings, lines: Iterator[str] | Iterator[bytes], total: int | None, label: str) -> int:
-
     from app.db import Database
     from app.people.linking import Thresholds
     from app.policy.loader import load_policy

@@ -20,6 +20,7 @@ from app.policy.engine import Access, scope_clause
 from app.records.schemas import Day, Identifiers, Person, Postcode, ShortText
 
 MAX_RESULTS = 10
+_NAMING = ("given_name", "family_name", "date_of_birth")  # a search names a child by two of these
 _WILDCARD = re.compile(r"[*%?_]")
 
 
@@ -62,9 +63,6 @@ def _agreeing(evidence: dict[str, Any]) -> int:
     name the child by two of them: made-up names with a real date of birth and postcode scored
     "possible" and showed whoever lived there, a search by date of birth and postcode."""
     return sum(evidence.get(name) not in (None, "differ") for name in _NAMING)
-
-
-_NAMING = ("given_name", "family_name", "date_of_birth")
 
 
 @dataclass
