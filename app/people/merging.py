@@ -1,13 +1,13 @@
 """Merging two children found to be one, and splitting them again.
 
 A merge re-points the absorbed child's rows (``record_subject``, ``child_identifier``,
-``person_index``, ``meeting_action``) to the survivor and writes down exactly which rows moved (a record link with the
-person it describes); the absorbed child keeps its id, marked ``merged_into``. Everything that asks
-"which records are this child's" (the policy scopes, the record, the briefing) then sees one child
-without knowing a merge happened. A split moves the recorded rows back, those still with the
-survivor (or with whoever it was merged into since): merges in a chain split in any order return
-each child its own rows. Records that arrive later for the absorbed child find the survivor: its
-identifiers and descriptions moved with it.
+``person_index``, ``meeting_action``) to the survivor and writes down exactly which rows moved (a
+record link with the person it describes); the absorbed child keeps its id, marked
+``merged_into``. Everything that asks "which records are this child's" (the policy scopes, the
+record, the briefing) then sees one child without knowing a merge happened. A split moves the
+recorded rows back, those still with the survivor (or with whoever it was merged into since):
+merges in a chain split in any order return each child its own rows. Records that arrive later
+for the absorbed child find the survivor: its identifiers and descriptions moved with it.
 """
 
 from __future__ import annotations
