@@ -56,13 +56,18 @@ def counted(number: int, noun: str, plural: str | None = None) -> str:
 
 def local_time(value: datetime | date | str | None, tz: tzinfo, fmt: str = DAY_TIME) -> str:
     """An instant in local time as a person reads it, a date as a date. Strings are ISO 8601, as
-    the JSON bodies carry them."""
+    the JSON bodies carry them. A time in the hour that happens twice says which (BST or GMT)."""
     if value is None or value == "":
         return ""
     if isinstance(value, str):
         value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
     if isinstance(value, datetime):
-        return value.astimezone(tz).strftime(fmt)
+        local = value.astimezone(tz)
+        shown = local.strftime(fmt)
+        # The hour the clocks go back happens twice: 01:30 BST and, an hour later, 01:30 GMT.
+        if "%H" in fmt and local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
+            shown += f" {local.tzname()}"
+        return shown
     return value.strftime(DAY)
 
 

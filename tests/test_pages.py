@@ -27,6 +27,17 @@ def test_an_instant_reads_the_same_in_local_time_whether_a_datetime_or_its_json_
     assert local_time(instant, LONDON, "%H:%M") == shown[-5:]
 
 
+def test_the_hour_the_clocks_go_back_says_which_of_its_two_times_it_is():
+    # 25 October 2026: 01:00-02:00 happens twice in London, first in summer time, then in GMT.
+    first, second = datetime(2026, 10, 25, 0, 30, tzinfo=UTC), datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+    assert local_time(first, LONDON) == "Sun 25 Oct 2026 01:30 BST"
+    assert local_time(second, LONDON, "%Y-%m-%d %H:%M") == "2026-10-25 01:30 GMT"
+    # An hour either side is not ambiguous, and a day alone never is.
+    assert local_time(datetime(2026, 10, 24, 23, 30, tzinfo=UTC), LONDON) == "Sun 25 Oct 2026 00:30"
+    assert local_time(datetime(2026, 10, 25, 2, 30, tzinfo=UTC), LONDON) == "Sun 25 Oct 2026 02:30"
+    assert local_time(first, LONDON, "%a %d %b %Y") == "Sun 25 Oct 2026"
+
+
 def test_a_date_stays_a_date_and_nothing_reads_as_nothing():
     assert local_time(date(2026, 3, 29), LONDON) == "Sun 29 Mar 2026"
     assert local_time("2026-03-29", LONDON) == "Sun 29 Mar 2026"
