@@ -68,6 +68,10 @@ def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
         if value not in known:
             print(f"no {what} {value!r} in {settings.policy_dir}; one of: {', '.join(sorted(known))}", file=sys.stderr)
             return 2
+    holders = policy.roles[args.role].agencies
+    if holders and args.agency not in holders:
+        print(f"the role {args.role!r} is held in {', '.join(holders)} only (roles.yaml)", file=sys.stderr)
+        return 2
     print(mint(settings, sub=args.sub, agency=args.agency, roles=[args.role], org=args.org, minutes=args.minutes))
     return 0
 

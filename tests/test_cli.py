@@ -107,6 +107,10 @@ def test_token_refuses_a_role_or_agency_the_policy_does_not_know():
     assert "no role 'front_door'" in typo.stderr and "front_door_social_worker" in typo.stderr
     agency = shield("token", "--sub", "sw-1", "--agency", "council", "--role", "front_door_social_worker", env=env)
     assert agency.returncode == 2 and "no agency 'council'" in agency.stderr and "social_care" in agency.stderr
+    # A role roles.yaml gives to one agency's people only: a token for another agency would grant nothing.
+    other = shield("token", "--sub", "sw-1", "--agency", "police", "--role", "front_door_social_worker", env=env)
+    assert other.returncode == 2 and other.stdout == ""
+    assert "the role 'front_door_social_worker' is held in social_care only" in other.stderr
 
 
 def test_migrate_creates_the_schema(tmp_path):

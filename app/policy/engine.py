@@ -69,9 +69,19 @@ class Access:
         return any(self.policy.roles[r].break_glass for r in self.roles)
 
 
+def held_roles(policy: Policy, caller: Caller) -> list[str]:
+    """The caller's roles the policy knows and the caller's agency may hold (roles.yaml ``agencies``):
+    a role claimed by a token of another agency grants nothing."""
+    return [
+        r
+        for r in caller.roles
+        if r in policy.roles and (not policy.roles[r].agencies or caller.agency in policy.roles[r].agencies)
+    ]
+
+
 def can_ingest(policy: Policy, caller: Caller, record_type: str) -> Decision:
     """May this caller post a record of this type, owned by the caller's agency?"""
-    if not any(r in policy.roles and "ingest" in policy.roles[r].actions for r in caller.roles):
+    if not any("ingest" in policy.roles[r].actions for r in held_roles(policy, caller)):
         return Decision(False, "only agency systems post records")
     agency = policy.agencies.get(caller.agency)
     if agency is None:  # not echoed: an import line's agency is whatever its column held
@@ -102,7 +112,7 @@ def authorize_action(
     break_glass_reason: str | None = None,
 ) -> Access:
     """Check the action and the stated purpose against the caller's roles; raise Denied if refused."""
-    granting = [r for r in caller.roles if r in policy.roles and action in policy.roles[r].actions]
+    granting = [r for r in held_roles(policy, caller) if action in policy.roles[r].actions]
     if not granting:
         raise Denied(403, "action_not_granted", f"the caller's roles may not {action.replace('_', ' ')}")
     if action in _NO_PURPOSE_NEEDED:

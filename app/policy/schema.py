@@ -61,6 +61,9 @@ class FieldGroupsFile(_Strict):
 
 class RolePolicy(_Strict):
     description: str
+    # The agencies whose people hold the role (a token's ``agency``); none listed: any agency. A
+    # front-door token naming the police is not a front-door worker's: the role grants it nothing.
+    agencies: list[Agency] = Field(default_factory=list)
     actions: list[Action] = Field(default_factory=list)
     purposes: list[str] = Field(default_factory=list)
     scope: Scope = "none"

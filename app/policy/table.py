@@ -19,11 +19,12 @@ def _cell(role: RolePolicy, target: str) -> str:
 
 def roles_table(policy: Policy) -> str:
     """A Markdown table generated from the policy files (used in the README and closing notes)."""
-    header = ["role", "actions", "purposes", "children (scope)", "break-glass", *_TARGETS]
+    header = ["role", "held by", "actions", "purposes", "children (scope)", "break-glass", *_TARGETS]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name, role in policy.roles.items():
         cells = [
             f"`{name}`",
+            ", ".join(role.agencies) or "any agency",
             ", ".join(role.actions) or "-",
             ", ".join(role.purposes) or "-",
             role.scope,

@@ -188,3 +188,25 @@ def test_break_glass_on_an_id_that_does_not_exist_grants_nothing(client, auth, d
     r = client.get(record_url(str(uuid.uuid4())), headers=navigator(auth, **{"X-Break-Glass-Reason": REASON}))
     assert r.status_code == 404
     assert client.get("/api/v1/audit/break-glass", headers=privacy_officer(auth)).json() == []
+
+
+@pytest.mark.parametrize(
+    ("role", "agency", "holder"),
+    [
+        ("front_door_social_worker", "police", "social_care"),
+        ("navigator", "education", "health"),
+        ("education_dsl", "police", "education"),
+    ],
+)
+def test_a_role_claimed_by_a_token_of_another_agency_grants_nothing(client, auth, db, outsider, role, agency, holder):
+    """roles.yaml says which agencies' people hold a role: a police token claiming the front door's
+    role is not a front-door worker, and would be counted as the police reading."""
+    purpose = POLICY.roles[role].purposes[0]
+    claimed = {**auth(agency, role, org="990101"), "X-Access-Purpose": purpose}
+    r = client.get(record_url(outsider.child_id), headers=claimed)
+    assert r.status_code == 403, r.text
+    assert outsider.person["given_name"] not in r.text
+    [row] = rows_of_request(db, r)
+    assert (row["outcome"], row["reason"]) == ("DENY", "action_not_granted")
+    held = {**auth(holder, role, org="990101"), "X-Access-Purpose": purpose}
+    assert client.get(record_url(outsider.child_id), headers=held).status_code in (200, 404)
