@@ -56,7 +56,9 @@ def _safe_url(url: str) -> str:
 
 
 def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
+    from app.policy.engine import held_roles
     from app.policy.loader import load_policy
+    from app.security.caller import Caller
     from app.security.tokens import mint
 
     if not settings.jwt_secret:
@@ -68,9 +70,10 @@ def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
         if value not in known:
             print(f"no {what} {value!r} in {settings.policy_dir}; one of: {', '.join(sorted(known))}", file=sys.stderr)
             return 2
-    holders = policy.roles[args.role].agencies
-    if holders and args.agency not in holders:
-        print(f"the role {args.role!r} is held in {', '.join(holders)} only (roles.yaml)", file=sys.stderr)
+    # The policy engine's own test: a token whose role its agency does not hold would be granted nothing.
+    if not held_roles(policy, Caller(sub=args.sub, agency=args.agency, roles=(args.role,))):
+        holders = ", ".join(policy.roles[args.role].agencies)
+        print(f"the role {args.role!r} is held in {holders} only (roles.yaml)", file=sys.stderr)
         return 2
     print(mint(settings, sub=args.sub, agency=args.agency, roles=[args.role], org=args.org, minutes=args.minutes))
     return 0

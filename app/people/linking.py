@@ -410,8 +410,8 @@ def one_child(conn: Connection, child_id: uuid.UUID) -> list[uuid.UUID]:
     found = [surviving_child(conn, child_id)]
     frontier = list(found)
     while frontier:
-        frontier = [c for c in conn.execute(select(Child.id).where(Child.merged_into.in_(frontier))).scalars()]
-        frontier = [c for c in frontier if c not in found]  # a cycle would be a bug in merging
+        absorbed = conn.execute(select(Child.id).where(Child.merged_into.in_(frontier))).scalars()
+        frontier = [c for c in absorbed if c not in found]  # a cycle would be a bug in merging
         found += frontier
     return found
 
