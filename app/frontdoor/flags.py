@@ -46,10 +46,6 @@ WEAPON_CONCERNS = frozenset({"weapon_carrying"})
 # health) must start: the JTAI found children "falling off a cliff" at 18.
 ADULT_TRANSITION_AGE = 17
 
-# A PPN is due within 24 hours of an incident (the same window as the PPN quality rule
-# incident_without_ppn): an incident younger than that is not yet missing one.
-PPN_DUE = timedelta(hours=24)
-
 # Navigator statuses where the child has not yet been contacted (policies: DESIGN.md code list).
 AWAITING_CONTACT = frozenset({"triage", "waiting_list"})
 
@@ -131,7 +127,9 @@ def repeat_incidents(facts: list[Fact], **_: Any) -> Iterator[Flag]:
     raised: dict[str, Fact] = {}
     for i in range(len(incidents) - REPEAT_INCIDENTS + 1):
         window = incidents[i : i + REPEAT_INCIDENTS]
-        if window[-1].moment - window[0].moment <= REPEAT_WINDOW:  # type: ignore[operator]
+        # Local dates: three incidents at 10:00 on days 90 days apart are within 90 days, across
+        # the clock change too (elapsed, they are 90 days and an hour apart).
+        if window[-1].day - window[0].day <= REPEAT_WINDOW:  # type: ignore[operator]
             raised.update((f.id, f) for f in window)
     if raised:
         yield Flag(
@@ -195,17 +193,41 @@ def ae_for_assault(facts: list[Fact], **_: Any) -> Iterator[Flag]:
         )
 
 
-def age_transition(facts: list[Fact], *, today: date, date_of_birth: str | None, **_: Any) -> Iterator[Flag]:
-    if not date_of_birth:
-        return
-    if age_on(date.fromisoformat(date_of_birth), today) >= ADULT_TRANSITION_AGE:
-        stating = [f for f in facts if any(p.get("date_of_birth") == date_of_birth for p in f.people())]
+def age_transition(facts: list[Fact], *, today: date, **_: Any) -> Iterator[Flag]:
+    # Any date of birth recorded: one record's typo (a day later) must not take the flag away from
+    # a child eleven other records make 17, and a reader is shown the records that make them 17.
+    stating = [
+        f for f in facts if any(_born(p) and age_on(_born(p), today) >= ADULT_TRANSITION_AGE for p in f.people())
+    ]
+    if stating:
         yield Flag(
             "age_17_or_over",
-            f"Aged {ADULT_TRANSITION_AGE} or over: plan the transition to adult services",
+            f"Aged {ADULT_TRANSITION_AGE} or over by a recorded date of birth: plan the transition to adult services",
             tuple(Evidence(f.id, frozenset({"person.identity", f.record_type})) for f in stating),
             whole=False,
         )
+
+
+def dates_of_birth_differ(facts: list[Fact], **_: Any) -> Iterator[Flag]:
+    # The newest record stating each date: a reader sees the flag only if they can read a record
+    # for every date (whole), so it never tells them an unreadable record gives another date.
+    latest: dict[date, Fact] = {}
+    for fact in sorted(facts, key=lambda f: (f.day or date.min, f.id), reverse=True):
+        for person in fact.people():
+            if (born := _born(person)) is not None:
+                latest.setdefault(born, fact)
+    if len(latest) > 1:
+        stating = {f.id: f for f in latest.values()}.values()
+        yield Flag(
+            "dates_of_birth_differ",
+            "Records give different dates of birth: check which is right",
+            tuple(Evidence(f.id, frozenset({"person.identity", f.record_type})) for f in stating),
+        )
+
+
+def _born(person: dict[str, Any]) -> date | None:
+    value = person.get("date_of_birth")
+    return date.fromisoformat(value) if value else None
 
 
 def _has_ethnicity(person: dict[str, Any]) -> bool:
@@ -246,26 +268,35 @@ def send_known_only_to_education(facts: list[Fact], **_: Any) -> Iterator[Flag]:
 
 
 def _linked(ppn: Fact, incident: Fact) -> bool:
-    """The PPN quality rule's link: the same reference, or one of the two not given."""
+    """The PPN quality rule's link: the same reference (whenever it was sent: the incident's time
+    may have been amended since), or, where either is not given, a PPN sent after the incident."""
     ref, crime = ppn.body.get("occurrence_ref"), incident.body.get("crime_ref")
-    return ref is None or crime is None or ref == crime
+    if ref is not None and crime is not None:
+        return ref == crime
+    return ppn.moment >= incident.moment  # type: ignore[operator]
 
 
-def incident_without_ppn(facts: list[Fact], *, now: datetime, **_: Any) -> Iterator[Flag]:
+def incident_without_ppn(facts: list[Fact], *, now: datetime, quality: QualityRules, **_: Any) -> Iterator[Flag]:
+    # The incidents the PPN quality rule says need a PPN for this child (arrested, or a victim
+    # injured as the rule lists) once its window has closed; a PPN sent late still answers it.
+    rule = quality.rules.incident_without_ppn
+    due = timedelta(hours=rule.hours)
     ppns = [f for f in _of(facts, "ppn") if f.moment is not None]
-    missing = [
-        inc
-        for inc in _timed(_of(facts, "incident"))
-        if now - inc.moment > PPN_DUE  # type: ignore[operator]
-        and not any(p.moment >= inc.moment and _linked(p, inc) for p in ppns)  # type: ignore[operator]
-    ]
-    if missing:
-        # Saying "no PPN" is a statement about PPNs too: the caller must be able to read them.
+    evidence: list[Evidence] = []
+    for inc in _timed(_of(facts, "incident")):
+        involved = [inc.body["persons"][p] for p in inc.positions]
+        severity = inc.body.get("injury_severity")
+        injured = any(rule.applies_to(p["role"], False, severity) for p in involved)
+        arrested = any(p.get("arrested") for p in involved)
+        if not (injured or arrested) or now - inc.moment <= due or any(_linked(p, inc) for p in ppns):  # type: ignore[operator]
+            continue
+        # Saying "no PPN" is a statement about PPNs too: the caller must be able to read them; and
+        # where only an arrest makes the PPN due, about the arrest (police detail).
+        needs = {"incident.incident_summary", "ppn.ppn_summary"} | (set() if injured else {"incident.police_detail"})
+        evidence.append(Evidence(inc.id, frozenset(needs)))
+    if evidence:
         yield Flag(
-            "incident_without_ppn",
-            "An incident with no PPN for the child",
-            _ev(missing, "incident.incident_summary", "ppn.ppn_summary"),
-            whole=False,
+            "incident_without_ppn", "An incident that needed a PPN for the child has none", tuple(evidence), whole=False
         )
 
 
@@ -290,6 +321,7 @@ RULES: tuple[Callable[..., Iterator[Flag]], ...] = (
     weapon_involvement,
     ae_for_assault,
     age_transition,
+    dates_of_birth_differ,
     ethnicity_or_culture_unrecorded,
     send_known_only_to_education,
     incident_without_ppn,
@@ -297,16 +329,10 @@ RULES: tuple[Callable[..., Iterator[Flag]], ...] = (
 )
 
 
-def raise_flags(
-    facts: list[Fact], *, now: datetime, today: date, date_of_birth: str | None, quality: QualityRules
-) -> list[Flag]:
+def raise_flags(facts: list[Fact], *, now: datetime, today: date, quality: QualityRules) -> list[Flag]:
     """Every flag the child's records raise, whoever is asking. ``quality`` is the PPN quality
     rules, whose placeholders ("N/A", "see log") count as nothing recorded here too."""
-    return [
-        flag
-        for rule in RULES
-        for flag in rule(facts, now=now, today=today, date_of_birth=date_of_birth, quality=quality)
-    ]
+    return [flag for rule in RULES for flag in rule(facts, now=now, today=today, quality=quality)]
 
 
 def visible(flags: Iterable[Flag], readable: frozenset[str]) -> list[Visible]:

@@ -156,9 +156,8 @@ def child_record(
     view.field_groups |= groups
 
     today = access.now.astimezone(tz).date()
-    born = next((p["date_of_birth"] for fact in everything for p in fact.people() if p.get("date_of_birth")), None)
     can_read = readable(access)
-    raised = f.raise_flags(everything, now=access.now, today=today, date_of_birth=born, quality=quality)
+    raised = f.raise_flags(everything, now=access.now, today=today, quality=quality)
     view.flags = f.visible(raised, can_read)
     for flag in view.flags:
         view.field_groups |= flag.groups

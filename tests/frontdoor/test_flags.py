@@ -26,8 +26,8 @@ def fact(record_type: str, at: datetime | date, **body: Any) -> f.Fact:
     return f.Fact(f"r{next(_ids)}", record_type, "agency", body, (0,), moment, day)
 
 
-def codes(facts: list[f.Fact], dob: str | None = None) -> dict[str, f.Flag]:
-    return {flag.code: flag for flag in f.raise_flags(facts, now=NOW, today=TODAY, date_of_birth=dob, quality=RULES)}
+def codes(facts: list[f.Fact]) -> dict[str, f.Flag]:
+    return {flag.code: flag for flag in f.raise_flags(facts, now=NOW, today=TODAY, quality=RULES)}
 
 
 def ids(flag: f.Flag) -> set[str]:
@@ -50,6 +50,21 @@ def test_three_incidents_exactly_90_days_apart_fire():
 
 def test_three_incidents_over_91_days_do_not_fire():
     assert "repeat_incidents" not in codes([fact("incident", days_ago(d)) for d in (96, 50, 5)])
+
+
+def test_three_incidents_90_local_days_apart_across_the_clock_change_fire():
+    # 10:00 in Leeds on 1 August (BST) and 30 October (GMT): 90 days and an hour of elapsed time.
+    first, last = datetime(2026, 8, 1, 9, 0, tzinfo=UTC), datetime(2026, 10, 30, 10, 0, tzinfo=UTC)
+    middle = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
+    facts = [
+        f.Fact(f"i{n}", "incident", "police", {"persons": [{"role": "victim", "person": {}}]}, (0,), at, day)
+        for n, (at, day) in enumerate(
+            [(first, date(2026, 8, 1)), (middle, date(2026, 9, 1)), (last, date(2026, 10, 30))]
+        )
+    ]
+    assert "repeat_incidents" in codes(facts)
+    late = f.Fact("i9", "incident", "police", facts[2].body, (0,), last, date(2026, 10, 31))
+    assert "repeat_incidents" not in codes([*facts[:2], late])
 
 
 def test_two_incidents_do_not_fire_however_close():
@@ -126,10 +141,30 @@ def test_an_ae_attendance_for_assault_fires_and_one_without_assault_detail_does_
 def test_seventeen_today_fires_and_a_day_short_does_not():
     seventeen = date(TODAY.year - 17, TODAY.month, TODAY.day)
     record = fact("ppn", days_ago(1), person={"date_of_birth": seventeen.isoformat()})
-    assert ids(codes([record], dob=seventeen.isoformat())["age_17_or_over"]) == {record.id}
+    assert ids(codes([record])["age_17_or_over"]) == {record.id}
     tomorrow = seventeen + timedelta(days=1)  # 16 years and 364 days old today
-    assert "age_17_or_over" not in codes([record], dob=tomorrow.isoformat())
-    assert "age_17_or_over" not in codes([record], dob=None)
+    assert "age_17_or_over" not in codes([fact("ppn", days_ago(1), person={"date_of_birth": tomorrow.isoformat()})])
+    assert "age_17_or_over" not in codes([fact("ppn", days_ago(1), person={})])
+
+
+def test_a_newer_record_with_a_later_date_of_birth_does_not_take_the_flag_away():
+    seventeen = date(TODAY.year - 17, TODAY.month, TODAY.day)
+    older = [fact("ppn", days_ago(n), person={"date_of_birth": seventeen.isoformat()}) for n in (30, 20)]
+    typo = fact("ae_attendance", days_ago(1), person={"date_of_birth": (seventeen + timedelta(days=1)).isoformat()})
+    found = codes([*older, typo])
+    assert ids(found["age_17_or_over"]) == {r.id for r in older}
+    # The disagreement is itself flagged, on the newest record giving each date.
+    assert ids(found["dates_of_birth_differ"]) == {older[1].id, typo.id}
+    assert "dates_of_birth_differ" not in codes(older)
+
+
+def test_differing_dates_of_birth_are_hidden_from_a_reader_of_only_one_of_them():
+    ppn = fact("ppn", days_ago(3), person={"date_of_birth": "2010-01-01"})
+    ae = fact("ae_attendance", days_ago(1), person={"date_of_birth": "2010-01-02"})
+    raised = f.raise_flags([ppn, ae], now=NOW, today=TODAY, quality=RULES)
+    both = frozenset({"person.identity", "ppn", "ae_attendance"})
+    assert "dates_of_birth_differ" in {v.code for v in f.visible(raised, both)}
+    assert "dates_of_birth_differ" not in {v.code for v in f.visible(raised, both - {"ae_attendance"})}
 
 
 def test_ethnicity_never_recorded_fires_and_not_stated_counts_as_not_recorded():
@@ -174,17 +209,54 @@ def test_send_known_to_education_fires_and_no_send_does_not():
 
 
 def test_an_incident_with_no_ppn_fires_once_the_ppn_is_due():
-    incident = fact("incident", NOW - timedelta(hours=25), crime_ref="13/1/26")
+    incident = fact("incident", NOW - timedelta(hours=25), crime_ref="13/1/26", injury_severity="minor")
     assert ids(codes([incident])["incident_without_ppn"]) == {incident.id}
     unrelated = fact("ppn", NOW - timedelta(hours=20), occurrence_ref="13/999/26")
     assert "incident_without_ppn" in codes([incident, unrelated])
 
 
 def test_an_incident_with_its_ppn_or_not_yet_due_does_not_fire():
-    incident = fact("incident", NOW - timedelta(hours=25), crime_ref="13/1/26")
+    incident = fact("incident", NOW - timedelta(hours=25), crime_ref="13/1/26", injury_severity="minor")
     linked = fact("ppn", NOW - timedelta(hours=20), occurrence_ref="13/1/26")
     assert "incident_without_ppn" not in codes([incident, linked])
-    assert "incident_without_ppn" not in codes([fact("incident", NOW - timedelta(hours=23), crime_ref="13/2/26")])
+    recent = fact("incident", NOW - timedelta(hours=23), crime_ref="13/2/26", injury_severity="minor")
+    assert "incident_without_ppn" not in codes([recent])
+
+
+def test_a_ppn_with_the_incidents_reference_answers_it_whenever_it_was_sent():
+    # The incident's time amended to after the PPN's: the reference still links them.
+    incident = fact("incident", NOW - timedelta(hours=30), crime_ref="13/1/26", injury_severity="minor")
+    ppn = fact("ppn", NOW - timedelta(hours=31), occurrence_ref="13/1/26")
+    assert "incident_without_ppn" not in codes([incident, ppn])
+    unreferenced = fact("ppn", NOW - timedelta(hours=31))
+    assert "incident_without_ppn" in codes([incident, unreferenced])
+
+
+@pytest.mark.parametrize(
+    ("role", "arrested", "severity", "fires"),
+    [
+        ("victim", False, "minor", True),
+        ("victim", False, "none", False),
+        ("victim", False, None, False),
+        ("witness", False, "serious", False),
+        ("suspect", False, "serious", False),
+        ("suspect", True, None, True),
+        ("witness", True, "none", True),
+    ],
+)
+def test_only_the_incidents_the_ppn_rule_covers_fire(role, arrested, severity, fires):
+    incident = fact("incident", NOW - timedelta(hours=25), injury_severity=severity)
+    incident.body["persons"] = [{"role": role, "arrested": arrested, "person": {}}]
+    assert ("incident_without_ppn" in codes([incident])) is fires
+
+
+def test_a_ppn_due_only_by_arrest_is_shown_only_to_readers_of_police_detail():
+    incident = fact("incident", NOW - timedelta(hours=25), injury_severity="none")
+    incident.body["persons"] = [{"role": "suspect", "arrested": True, "person": {}}]
+    raised = f.raise_flags([incident], now=NOW, today=TODAY, quality=RULES)
+    summary = frozenset({"incident.incident_summary", "ppn.ppn_summary"})
+    assert "incident_without_ppn" not in {v.code for v in f.visible(raised, summary)}
+    assert "incident_without_ppn" in {v.code for v in f.visible(raised, summary | {"incident.police_detail"})}
 
 
 def test_waiting_for_navigator_contact_fires_and_in_contact_does_not():
