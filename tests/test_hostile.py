@@ -113,6 +113,20 @@ def test_an_unknown_field_with_a_long_name_is_named_shortened_not_echoed_whole(c
     assert count(db, Record) == 0
 
 
+@pytest.mark.parametrize("char", ["\\u202e", "\\u202a", "\\u2066", "\\u2069"])
+def test_a_bidirectional_override_in_a_name_is_422_naming_the_field(client, auth, db, char):
+    # "Evil<RLO>61 ega" made the child record's heading read "Evil51 ega ,age 16" for a child of 15.
+    body = json.dumps(incident()).replace('"Aisha"', f'"Aisha{char}61 ega"', 1).encode()
+    problem = assert_problem(post_raw(client, auth, body), 422)
+    assert [e["field"] for e in problem["errors"]] == ["persons.0.person.given_name"]
+    assert count(db, Record) == 0
+
+
+def test_right_to_left_names_and_direction_marks_are_accepted(client, auth, db):
+    body = json.dumps(incident()).replace('"Aisha"', '"\\u0639\\u0627\\u0626\\u0634\\u0629\\u200f"', 1).encode()
+    assert post_raw(client, auth, body).status_code == 201
+
+
 def test_a_valid_surrogate_pair_is_accepted(client, auth, db):
     r = post_raw(client, auth, raw_incident('"Threatened with a \\ud83d\\udd2a"'))
     assert r.status_code == 201, r.text

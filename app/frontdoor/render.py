@@ -28,7 +28,8 @@ margin:.4rem 0;padding:.4rem .7rem}.code{font-family:ui-monospace,monospace;font
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25rem .6rem;text-align:left}
 th{background:#eef2f7}article{border:1px solid #ccc;border-radius:4px;margin:.7rem 0;padding:.5rem .8rem;
 break-inside:avoid}article h3{font-size:1rem;margin:0 0 .3rem}dl{margin:.2rem 0 .2rem .4rem;
-display:grid;grid-template-columns:max-content 1fr;gap:.1rem .8rem}dt{font-weight:600;color:#333}dd{margin:0}
+display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.1rem .8rem}dt{font-weight:600;color:#333}dd{margin:0}
+h1,h3,dd,td,.muted{overflow-wrap:anywhere}
 .amended{background:#fff3cd;padding:0 .3rem;border-radius:3px}
 .item+.item{border-top:1px dashed #bbb;margin-top:.3rem;padding-top:.3rem}
 @media print{body{margin:0;max-width:none}a{color:inherit;text-decoration:none}}
@@ -122,6 +123,8 @@ def _as_identity(person: dict[str, Any], identity: dict[str, Any] | None) -> Any
     if not identity or not person:
         return person  # nothing to compare: nothing is said to agree
     different = _differences(person, identity)
+    if isinstance(different.get("date_of_birth"), str):  # as the Identity section shows it
+        different["date_of_birth"] = date.fromisoformat(different["date_of_birth"]).strftime(_BORN)
     if not different:
         return _Markup("<span class=muted>as in Identity above</span>")
     return _Markup(f"<span class=muted>as in Identity above, except:</span>{_dl(different)}")
@@ -201,6 +204,9 @@ def _record(record: dict[str, Any], identity: dict[str, Any] | None, tz: tzinfo)
     )
 
 
+_BORN = "%d %b %Y"
+
+
 def _born(identity: dict[str, Any], today: date) -> tuple[dict[str, Any], int | None]:
     """The Identity section as shown, the date of birth with the age it makes today; and the age."""
     value = identity.get("date_of_birth")
@@ -208,7 +214,7 @@ def _born(identity: dict[str, Any], today: date) -> tuple[dict[str, Any], int | 
         return identity, None
     born = date.fromisoformat(value)
     age = age_on(born, today)
-    shown = _Markup(f"{_e(born.strftime('%d %b %Y'))} <span class=muted>(age {age})</span>")
+    shown = _Markup(f"{_e(born.strftime(_BORN))} <span class=muted>(age {age})</span>")
     return {**identity, "date_of_birth": shown}, age
 
 
@@ -219,7 +225,8 @@ def to_html(out: dict[str, Any], timezone: str, now: datetime) -> str:
     identity = out["identity"]
     name = " ".join(str(identity.get(k)) for k in ("given_name", "family_name") if identity and identity.get(k))
     shown, age = _born(identity, now.astimezone(tz).date()) if identity else (identity, None)
-    heading = (_e(name) if name else "Child record") + (f", age {age}" if age is not None else "")
+    # Isolated: a name in a right-to-left script would otherwise carry ", age 15" into its direction.
+    heading = (f"<bdi>{_e(name)}</bdi>" if name else "Child record") + (f", age {age}" if age is not None else "")
     glass = (
         "<p class=glass>Read by breaking glass: this access is flagged for the privacy officer.</p>"
         if out["break_glass"]

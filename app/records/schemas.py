@@ -30,6 +30,10 @@ from app.quality.check import Finding
 from app.records import codes
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Embeddings, overrides and isolates reorder the text around them wherever it is shown: a name
+# ending in U+202E turned "Evil, age 15" into "Evil51 ega ,". Marks (U+200E, U+200F) stay: they
+# only say which way a neutral character reads, which names in two scripts can need.
+_BIDI_CONTROL = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def _clean_text(value: str) -> str:
@@ -37,6 +41,8 @@ def _clean_text(value: str) -> str:
         raise ValueError("NUL bytes are not allowed")
     if _CONTROL.search(value):
         raise ValueError("control characters are not allowed")
+    if _BIDI_CONTROL.search(value):
+        raise ValueError("bidirectional override characters (U+202A-U+202E, U+2066-U+2069) are not allowed")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:

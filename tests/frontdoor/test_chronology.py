@@ -156,7 +156,7 @@ def test_the_html_page_gives_the_childs_age_dates_as_dates_and_initials_in_capit
     page = record_of(client, auth, out["children"][0]["child_id"], format="html").text
     age = age_on(born, today)
     assert age == 14  # six months from a birthday, whenever the test runs
-    assert f"<h1>{child['given_name']} {child['family_name']}, age {age}</h1>" in page
+    assert f"<h1><bdi>{child['given_name']} {child['family_name']}</bdi>, age {age}</h1>" in page
     assert f"<dt>date of birth</dt><dd>{born:%d %b %Y} <span class=muted>(age {age})</span></dd>" in page
     article = _article(page, out["id"])
     assert "<dt>started on</dt><dd>Thu 01 Oct 2026</dd>" in article
@@ -169,7 +169,15 @@ def test_the_html_page_gives_the_childs_age_dates_as_dates_and_initials_in_capit
 
 def test_the_html_page_shows_only_where_a_record_describes_the_child_differently(client, auth, db):
     child = full_person()
-    moved = {**child, "address": "3 Old Street, Leeds", "postcode": "LS8 1AA", "culture_notes": None}
+    born = date.fromisoformat(child["date_of_birth"])
+    typo = born + timedelta(days=1)
+    moved = {
+        **child,
+        "address": "3 Old Street, Leeds",
+        "postcode": "LS8 1AA",
+        "culture_notes": None,
+        "date_of_birth": typo.isoformat(),
+    }
     earlier = _base() - timedelta(days=9)
     times = {"incident_occurred_at": earlier.isoformat(), "submitted_at": (earlier + timedelta(hours=3)).isoformat()}
     older = post(client, auth, "ppn", ppn_body(moved, ref="PPN-OLD", **times))
@@ -182,6 +190,7 @@ def test_the_html_page_shows_only_where_a_record_describes_the_child_differently
     old, new = _article(page, older["id"]), _article(page, newer["id"])
     assert "as in Identity above, except:" in old
     assert "3 Old Street, Leeds" in old and "LS8 1AA" in old
+    assert f"<dt>date of birth</dt><dd>{typo:%d %b %Y}</dd>" in old  # a date, as the Identity shows one
     assert "Aisha" not in old and "Harehills" not in old  # what agrees is not repeated
     assert "culture notes" not in old  # nor what this record left out and another recorded
     assert "as in Identity above</span>" in new and "except" not in new
