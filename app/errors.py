@@ -156,11 +156,20 @@ def install_handlers(app: FastAPI, authenticate_first: Callable[[Request], Await
         # The read rolled back; the refusal and the privacy officer's alert are written now.
         rid = request.scope.get("state", {}).get("request_id")
         await run_in_threadpool(refuse_read, request.app.state.db, exc, rid)
+        if len(exc.children) > exc.limit:  # waiting will not help: say what will
+            detail = (
+                f"this request would show {len(exc.children)} different children, more than the limit of "
+                f"{exc.limit} an hour; ask for fewer at a time (a smaller page). The privacy officer has been told."
+            )
+        else:
+            detail = (
+                f"you have been shown {exc.already} different children in the last hour, and the limit is "
+                f"{exc.limit}; the privacy officer has been told. Try again later or ask them to review."
+            )
         problem = ProblemError(
             429,
             "Too many children read",
-            f"you have been shown {exc.already} different children in the last hour, and the limit is "
-            f"{exc.limit}; the privacy officer has been told. Try again later or ask them to review.",
+            detail,
             kind="read-limit",
             headers={"Retry-After": str(exc.retry_after)},
         )

@@ -23,10 +23,19 @@ from app.db import JSONArrayLength
 READ_LIMIT_OPTION = "shield_read_limit"
 WINDOW = timedelta(hours=1)
 # Not lookups: machine clients post records and are never shown a child; the briefing, the
-# navigator's follow-up queue and the steward's review list show the children the service puts in
-# front of a role for its daily work (a night's incidents can involve hundreds), not children the
-# reader chose to look up. The limit is on looking children up, the pattern of misuse.
-NOT_LOOKUPS = ("ingest", "read_briefing", "read_follow_ups", "review_identity")
+# meeting's actions, the navigator's follow-up queue and the steward's review list show the
+# children the service puts in front of a role for its daily work (a night's incidents can involve
+# hundreds, and the chair records an action for each child the meeting discusses), not children
+# the reader chose to look up. The limit is on looking children up, the pattern of misuse.
+NOT_LOOKUPS = (
+    "ingest",
+    "read_briefing",
+    "read_meeting_actions",
+    "create_meeting_action",
+    "update_meeting_action",
+    "read_follow_ups",
+    "review_identity",
+)
 
 
 def discloses(outcome: str, action: str, children: list[str], field_groups: list[str]) -> bool:

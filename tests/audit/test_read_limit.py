@@ -102,6 +102,31 @@ def test_agency_systems_and_the_privacy_officers_lists_are_not_counted(limited, 
         assert limited.get("/api/v1/audit/break-glass", headers=officer).status_code == 200
 
 
+def test_the_meetings_actions_are_not_lookups(limited, auth):
+    # The chair records an action for each child the meeting discusses, often more than the limit.
+    children = seed_children(limited, auth, LIMIT + 2)
+    chair = {**auth("police", "shield_chair"), "X-Access-Purpose": "project_shield_meeting"}
+    for child in children:
+        body = {"child_id": child, "description": "Visit", "owner_agency": "yjs", "due_on": "2026-12-10"}
+        assert limited.post("/api/v1/briefings/2026-11-02/actions", json=body, headers=chair).status_code == 201
+    member = {**auth("police", "shield_member", sub="member-1"), "X-Access-Purpose": "project_shield_meeting"}
+    listed = limited.get("/api/v1/actions", params={"status": "open", "limit": 200}, headers=member)
+    assert listed.status_code == 200 and len(listed.json()["items"]) == LIMIT + 2
+    # Looking a child up still counts, however many actions the person has read.
+    me = reader(auth, POLICY, "front_door_social_worker", sub="sw-actions")
+    assert [read(limited, me, c).status_code for c in children] == [200] * LIMIT + [429, 429]
+
+
+def test_one_request_over_the_limit_says_that_waiting_will_not_help(limited, auth):
+    seed_children(limited, auth, LIMIT + 1)  # the same family name and date of birth
+    me = reader(auth, POLICY, "front_door_social_worker", sub="sw-one-go")
+    body = {"given_name": "Child", "family_name": "Begum", "date_of_birth": full_person()["date_of_birth"]}
+    r = limited.post("/api/v1/children/search", json=body, headers=me)
+    assert r.status_code == 429
+    assert f"this request would show {LIMIT + 1} different children" in r.json()["detail"]
+    assert "smaller page" in r.json()["detail"]
+
+
 def test_the_count_is_shared_by_every_worker(settings, db, database_url, auth):
     """Two app instances on two connection pools (as two uvicorn workers would be) share one count."""
     other_db = Database(database_url)
