@@ -93,9 +93,14 @@ _HEAD = select(AuditEvent.seq, AuditEvent.entry_hash).order_by(AuditEvent.seq.de
 def take_turn(conn: Connection) -> None:
     """Wait, until this transaction commits, for the turn every audited writer takes on the chain.
 
-    For derived rows that must see what concurrent writers committed (app.quality.kept): taking
-    the same turn as the audit append, not a lock of their own, leaves no two locks to deadlock on.
-    The turn comes with the chain's head, remembered for the append that follows.
+    For writes that decide from what they read, taken before the first read: ingest (which
+    version is current, which child a person is), merges and splits (whether already done, which
+    rows to move), and derived rows (app.quality.kept). On PostgreSQL, at READ COMMITTED, two such
+    transactions otherwise each decided without the other's rows: amendments v2 and v3 racing left
+    v2 current, two agencies' records about one new child made two children, a record linked to a
+    child being merged stayed under it, out of every view. SQLite's single writer already takes
+    turns. Taking the same turn as the audit append, not a lock of their own, leaves no two locks
+    to deadlock on. The turn comes with the chain's head, remembered for the append that follows.
     """
     _head(conn)
 

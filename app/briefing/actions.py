@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, model_validator
 from sqlalchemy import Connection, insert, or_, select, update
 
+from app.audit.chain import take_turn
 from app.briefing.models import LIVE_STATUSES, MeetingAction
 from app.errors import FieldError, validation_problem
 from app.people.linking import surviving_child
@@ -89,6 +90,7 @@ def check_new(conn: Connection, action: ActionIn, meeting: date, today: date, ag
     422, naming each field, if the meeting is still to come, the action is about a child or incident
     that does not exist, the child is not in the incident, or the owner is not an agency of the
     partnership."""
+    take_turn(conn)  # a merge of the child at the same time: this sees it, or it moves this action
     errors: list[FieldError] = []
     if meeting > today:
         errors.append(FieldError(("path", "day"), f"the meeting on {meeting.isoformat()} has not happened yet"))

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
+from app.audit.chain import take_turn
 from app.briefing.models import MeetingAction
 from app.errors import ProblemError
 from app.people.linking import surviving_child
@@ -53,6 +54,7 @@ def merge(
     conn: Connection, survivor: uuid.UUID, absorbed: uuid.UUID, reason: str, by: str, now: datetime
 ) -> ChildMerge:
     """Merge ``absorbed`` into ``survivor`` (each first followed to where earlier merges put it)."""
+    take_turn(conn)
     survivor, absorbed = surviving_child(conn, survivor), surviving_child(conn, absorbed)
     if survivor == absorbed:
         raise ProblemError(409, "Already one child", "these records are already linked to the same child")
@@ -105,6 +107,7 @@ def merge(
 
 def split(conn: Connection, merge_id: uuid.UUID, reason: str, by: str, now: datetime) -> ChildMerge:
     """Undo a merge: the rows it moved go back to the absorbed child, which stands alone again."""
+    take_turn(conn)
     row = conn.execute(select(ChildMerge.__table__).where(ChildMerge.__table__.c.id == merge_id)).mappings().first()
     if row is None:
         raise ProblemError(404, "Not found", "no merge with this id")

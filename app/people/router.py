@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, update
 
-from app.audit.chain import Entry, append
+from app.audit.chain import Entry, append, take_turn
 from app.audit.service import actor_of
 from app.db import Database
 from app.errors import ProblemError, problem_responses
@@ -206,6 +206,7 @@ def decide(
     table = IdentityReview.__table__
     with db.writing() as session:
         conn = session.connection()
+        take_turn(conn)  # two decisions of one review at once: the second sees the first
         row = conn.execute(select(table).where(table.c.id == review_id)).mappings().first()
         if row is None:
             raise ProblemError(404, "Not found", "no possible match with this id")

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from app.audit.chain import Actor, Entry, append
+from app.audit.chain import Actor, Entry, append, take_turn
 from app.db import Database, JsonText, insert_if_absent, insert_rows, time_ordered_id, utc_now
 from app.errors import ProblemError, pydantic_errors, validation_problem
 from app.people.batch import Known
@@ -209,7 +209,9 @@ def ingest(
     and search band a score alike.
     """
     conn = session if isinstance(session, Connection) else session.connection()
-    return _ingest(SqlStore(conn), writer, kind, record, now, Prepared.of(kind, record, quality), thresholds)
+    prepared = Prepared.of(kind, record, quality)
+    take_turn(conn)  # before the first read: see its reasons
+    return _ingest(SqlStore(conn), writer, kind, record, now, prepared, thresholds)
 
 
 def ingest_many(
@@ -224,6 +226,7 @@ def ingest_many(
     chunks of the same import read and wrote of the person index (``Known``)."""
     from app.records.batch import ChunkStore
 
+    take_turn(session.connection())
     store = ChunkStore(session.connection(), [(w.agency, k, r) for w, k, r, _ in items], known)
     results = [_ingest(store, w, kind, record, None, prepared, thresholds) for w, kind, record, prepared in items]
     store.flush()
