@@ -302,9 +302,10 @@ def _dev_settings(settings: Settings) -> Settings:
     from app.policy.loader import load_policy
 
     policy = load_policy(settings.policy_dir)
-    print("Development tokens (valid 12 hours). Reads need the header X-Access-Purpose: <purpose>.")
+    minutes = min(720, settings.jwt_max_lifetime_minutes)  # a working day, where the service allows one
+    print(f"Development tokens (valid {minutes / 60:g} hours). Reads need the header X-Access-Purpose: <purpose>.")
     for sub, agency, role, org in DEV_IDENTITIES:
-        token = mint(settings, sub=sub, agency=agency, roles=[role], org=org, minutes=720)
+        token = mint(settings, sub=sub, agency=agency, roles=[role], org=org, minutes=minutes)
         purpose = policy.roles[role].purposes[0] if policy.roles[role].purposes else "-"
         print(f"\n  {role} ({agency}{', org ' + org if org else ''}); purpose {purpose}\n    {token}")
     return settings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 
 class ConfigError(RuntimeError):
@@ -32,9 +34,12 @@ def _float(name: str, default: float) -> float:
     if raw is None or raw == "":
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+    if not math.isfinite(value):  # nan fails every comparison: no record would ever link
+        raise ConfigError(f"{name} must be a finite number, got {raw!r}")
+    return value
 
 
 def _bool(name: str, default: bool) -> bool:
@@ -90,6 +95,8 @@ def _algorithms(name: str, default: str) -> tuple[str, ...]:
     bad = [a for a in algs if a not in allowed]
     if bad:
         raise ConfigError(f"{name}: unsupported algorithm(s) {bad}; allowed: {sorted(allowed)}")
+    if not algs:
+        raise ConfigError(f"{name}: no algorithm given; every token would be refused")
     families = {a[:2] for a in algs}
     if len(families) > 1:
         # RFC 8725 §2.1: one decode never accepts both a MAC and a signature family.
@@ -158,7 +165,16 @@ class Settings:
             raise ConfigError(
                 f"SHIELD_TIMEZONE must be an IANA time zone such as Europe/London, got {self.timezone!r}"
             ) from exc
-        if self.database_url.startswith("sqlite") and make_url(self.database_url).database in (None, "", ":memory:"):
+        try:
+            url = make_url(self.database_url)
+        except ArgumentError as exc:
+            raise ConfigError(
+                f"SHIELD_DATABASE_URL is not a database URL such as sqlite:///./shield.db or "
+                f"postgresql+psycopg://user@host/db: {exc}"
+            ) from exc
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ConfigError(f"SHIELD_DATABASE_URL: only SQLite and PostgreSQL are supported, got {url.drivername!r}")
+        if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
             raise ConfigError(
                 "SHIELD_DATABASE_URL: an in-memory SQLite database is not supported (each connection would "
                 "see its own, empty database); give a file, such as sqlite:///./shield.db"
@@ -178,8 +194,8 @@ class Settings:
             jwt_max_lifetime_minutes=_int("SHIELD_JWT_MAX_LIFETIME_MINUTES", cls.jwt_max_lifetime_minutes),
             policy_dir=Path(os.environ.get("SHIELD_POLICY_DIR") or "./policies"),
             timezone=os.environ.get("SHIELD_TIMEZONE") or cls.timezone,
-            max_body_bytes=_int("SHIELD_MAX_BODY_BYTES", cls.max_body_bytes),
-            max_batch_items=_int("SHIELD_MAX_BATCH_ITEMS", cls.max_batch_items),
+            max_body_bytes=_positive("SHIELD_MAX_BODY_BYTES", cls.max_body_bytes),
+            max_batch_items=_positive("SHIELD_MAX_BATCH_ITEMS", cls.max_batch_items),
             not_contactable_days=_positive("SHIELD_NOT_CONTACTABLE_DAYS", cls.not_contactable_days),
             sqlite_cache_mb=_positive("SHIELD_SQLITE_CACHE_MB", cls.sqlite_cache_mb),
             sqlite_mmap_mb=_int("SHIELD_SQLITE_MMAP_MB", cls.sqlite_mmap_mb),
@@ -205,6 +221,12 @@ class Settings:
             )
         if self.jwt_secret and len(self.jwt_secret.encode()) < 32:
             raise ConfigError("SHIELD_JWT_SECRET must be at least 32 bytes")
+        # Keys for the algorithms allowed: HS needs the secret, RS the JWKS; else every token is 401.
+        family = self.jwt_algorithms[0][:2]
+        if family == "HS" and not self.jwt_secret:
+            raise ConfigError("SHIELD_JWT_ALGORITHMS allows HS algorithms, which need SHIELD_JWT_SECRET")
+        if family == "RS" and self.jwt_jwks is None:
+            raise ConfigError("SHIELD_JWT_ALGORITHMS allows RS algorithms, which need SHIELD_JWT_JWKS")
 
 
 @lru_cache(maxsize=1)

@@ -13,8 +13,8 @@ from app import health
 from app.audit import router as audit
 from app.audit.limits import READ_LIMIT_OPTION
 from app.briefing import router as briefing
-from app.briefing.window import MeetingCalendar, load_holidays
-from app.config import Settings, get_settings
+from app.briefing.window import CalendarError, MeetingCalendar, load_holidays
+from app.config import ConfigError, Settings, get_settings
 from app.db import Database
 from app.errors import install_handlers, install_openapi
 from app.frontdoor import router as frontdoor
@@ -61,9 +61,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.policy = load_policy(settings.policy_dir)
     app.state.quality_rules = load_rules(settings.policy_dir)
     app.state.verifier = TokenVerifier(settings)
-    app.state.meeting_calendar = MeetingCalendar(
-        ZoneInfo(settings.timezone), settings.meeting_time, load_holidays(settings.bank_holidays)
-    )
+    try:
+        holidays = load_holidays(settings.bank_holidays)
+    except CalendarError as exc:
+        raise ConfigError(f"SHIELD_BANK_HOLIDAYS: {exc}") from exc
+    app.state.meeting_calendar = MeetingCalendar(ZoneInfo(settings.timezone), settings.meeting_time, holidays)
     install_handlers(app, authenticate_first=refusal_before_body)
     install_openapi(app)
     metrics = install_metrics(app, settings.metrics)

@@ -9,6 +9,7 @@ import logging
 import re
 import uuid
 from dataclasses import replace
+from pathlib import Path
 
 import httpx
 import pytest
@@ -21,6 +22,7 @@ from app.db import Database
 from app.logs import JSONFormatter
 from app.main import create_app
 from app.records.models import Record
+from app.security.tokens import TokenVerifier
 from tests.factories import NHS_A, incident, person
 from tests.server import free_port, start_server, stop, wait_until_up
 
@@ -186,6 +188,49 @@ def test_an_in_memory_sqlite_database_is_refused_with_a_reason(monkeypatch, url)
     monkeypatch.setenv("SHIELD_DATABASE_URL", url)
     with pytest.raises(ConfigError, match="SHIELD_DATABASE_URL: an in-memory SQLite database is not supported"):
         Settings.from_env()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [
+        ("SHIELD_MAX_BODY_BYTES", "0", "at least 1"),
+        ("SHIELD_MAX_BODY_BYTES", "-1", "at least 1"),
+        ("SHIELD_MAX_BATCH_ITEMS", "0", "at least 1"),
+        ("SHIELD_MATCH_LINK_THRESHOLD", "nan", "finite"),
+        ("SHIELD_MATCH_REVIEW_THRESHOLD", "-inf", "finite"),
+        ("SHIELD_JWT_ALGORITHMS", ",", "no algorithm"),
+        ("SHIELD_DATABASE_URL", "notaurl", "not a database URL"),
+        ("SHIELD_DATABASE_URL", "mysql://root@localhost/shield", "only SQLite and PostgreSQL"),
+    ],
+)
+def test_a_setting_that_would_leave_the_service_unusable_is_refused_by_name(monkeypatch, name, value, said):
+    # Each had started, answered ready, and then refused every post (413), every token (401), or
+    # linked no record to a known child (nan fails every comparison).
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=f"{name}.*{said}"):
+        Settings.from_env()
+
+
+@pytest.mark.parametrize(
+    ("algorithms", "secret", "jwks", "said"),
+    [("RS256", "s" * 40, None, "need SHIELD_JWT_JWKS"), ("HS256", None, Path("jwks.json"), "need SHIELD_JWT_SECRET")],
+)
+def test_the_keys_must_be_there_for_the_algorithms_allowed(algorithms, secret, jwks, said):
+    settings = Settings(jwt_algorithms=(algorithms,), jwt_secret=secret, jwt_jwks=jwks)
+    with pytest.raises(ConfigError, match=said):
+        settings.check_can_serve()
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [(None, "cannot read"), ("{bad", "cannot read"), ('{"keys": []}', "no RSA signing key"), ("[1]", "no RSA")],
+)
+def test_a_jwks_file_that_cannot_be_used_is_a_configuration_error(tmp_path, content, said):
+    path = tmp_path / "jwks.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(ConfigError, match=f"SHIELD_JWT_JWKS: .*{said}"):
+        TokenVerifier(Settings(jwt_algorithms=("RS256",), jwt_jwks=path))
 
 
 def test_defaults_are_the_safe_ones(monkeypatch):

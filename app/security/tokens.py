@@ -63,13 +63,19 @@ class Claims:
 
 
 def _load_jwks(path: Path) -> dict[str, dict[str, Any]]:
-    data = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"SHIELD_JWT_JWKS: cannot read {path} as a JWKS (JSON) file: {exc}") from exc
+    found = data.get("keys") if isinstance(data, dict) else None
     keys: dict[str, dict[str, Any]] = {}
-    for key in data.get("keys", []):
+    for key in found if isinstance(found, list) else []:
+        if not isinstance(key, dict):
+            continue
         if key.get("kty") == "RSA" and key.get("use", "sig") == "sig" and key.get("kid"):
             keys[str(key["kid"])] = key
     if not keys:
-        raise ValueError(f"{path}: no RSA signing keys with a kid")
+        raise ConfigError(f"SHIELD_JWT_JWKS: {path} holds no RSA signing key with a kid")
     return keys
 
 
@@ -152,7 +158,9 @@ class TokenVerifier:
         if claims.get("token_use", "access") != "access":
             raise InvalidToken("not an access token")
         sub, agency, roles, org = claims.get("sub"), claims.get("agency"), claims.get("roles"), claims.get("org")
-        if not isinstance(sub, str) or not sub or len(sub) > 200:
+        # The audit names the person by ``sub`` and the read limit counts by it: blanks would make
+        # every such caller one person, and control characters forge the audit's lines.
+        if not isinstance(sub, str) or not sub.strip() or len(sub) > 200 or not sub.isprintable():
             raise InvalidToken("token subject not valid")
         if agency not in AGENCIES:
             raise InvalidToken("token agency not recognised")
@@ -166,9 +174,19 @@ class TokenVerifier:
 def mint(
     settings: Settings, *, sub: str, agency: str, roles: list[str], org: str | None = None, minutes: int = 60
 ) -> str:
-    """An HS256 token for development and tests (``shield token``)."""
+    """A token signed with the secret, by the first HS algorithm the service accepts, for
+    development and tests (``shield token``)."""
     if not settings.jwt_secret:
-        raise ValueError("SHIELD_JWT_SECRET is not set")
+        raise ConfigError("SHIELD_JWT_SECRET is not set: tokens are minted with the development secret")
+    if len(settings.jwt_secret.encode()) < 32:
+        raise ConfigError("SHIELD_JWT_SECRET must be at least 32 bytes")
+    algorithm = next((a for a in settings.jwt_algorithms if a.startswith("HS")), None)
+    if algorithm is None:
+        raise ConfigError("SHIELD_JWT_ALGORITHMS allows no HS algorithm: the service would refuse a minted token")
+    if not sub.strip():
+        raise ConfigError("a token needs a subject (--sub): the audit names the person by it")
+    if minutes < 1:
+        raise ConfigError(f"a token for {minutes} minutes would be expired already")
     if minutes > settings.jwt_max_lifetime_minutes:
         # The service would refuse it on every request: say so now, not with a 401 later.
         raise ConfigError(
@@ -188,7 +206,7 @@ def mint(
     }
     if org:
         claims["org"] = org
-    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+    return jwt.encode(claims, settings.jwt_secret, algorithm=algorithm)
 
 
 def new_secret() -> str:

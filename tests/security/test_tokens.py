@@ -153,6 +153,8 @@ BAD_TOKENS = {
     "wrong-aud": lambda s: sign(claims(s, aud="some-other-service")),
     "wrong-iss": lambda s: sign(claims(s, iss="https://evil.example")),
     "empty-sub": lambda s: sign(claims(s, sub="")),
+    "blank-sub": lambda s: sign(claims(s, sub="   ")),
+    "newline-in-sub": lambda s: sign(claims(s, sub="sw-1\nALLOW")),
     "jku-header": lambda s: sign(claims(s), headers={"jku": "https://evil.example/jwks.json"}),
     "x5u-header": lambda s: sign(claims(s), headers={"x5u": "https://evil.example/cert.pem"}),
     "jwk-header": lambda s: sign(claims(s), headers={"jwk": {"kty": "oct", "k": "c2VjcmV0"}}),
@@ -289,3 +291,31 @@ def test_a_remembered_token_is_the_exact_text(settings):
     assert verifier.verify(sign(payload)).sub == "police-rms"
     with pytest.raises(tokens.InvalidToken):
         verifier.verify(sign(payload, key=OTHER_SECRET))
+
+
+def test_minted_tokens_use_the_hs_algorithm_the_service_accepts():
+    from app.config import Settings
+    from app.security.tokens import TokenVerifier, mint
+
+    settings = Settings(jwt_secret=SECRET, jwt_algorithms=("HS512",))
+    token = mint(settings, sub="sw-1", agency="social_care", roles=["front_door_social_worker"])
+    assert jwt.get_unverified_header(token)["alg"] == "HS512"
+    assert TokenVerifier(settings).verify(token).sub == "sw-1"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "options", "said"),
+    [
+        ({"jwt_secret": "short"}, {}, "at least 32 bytes"),
+        ({"jwt_secret": None}, {}, "SHIELD_JWT_SECRET is not set"),
+        ({}, {"minutes": 0}, "expired already"),
+        ({}, {"sub": "  "}, "needs a subject"),
+    ],
+)
+def test_a_token_the_service_would_refuse_is_not_minted(overrides, options, said):
+    from app.config import ConfigError, Settings
+    from app.security.tokens import mint
+
+    settings = Settings(**{"jwt_secret": SECRET, **overrides})
+    with pytest.raises(ConfigError, match=said):
+        mint(settings, **{"sub": "sw-1", "agency": "social_care", "roles": ["front_door_social_worker"], **options})
