@@ -317,6 +317,10 @@ def problem_responses(*statuses: int, described: dict[int, str] | None = None) -
 _GUARD_STATUSES = {"get": (413,), "post": (413, 415), "put": (413, 415), "patch": (413, 415), "delete": (413,)}
 # Every operation that reads or writes the database can find it unavailable (503).
 _WITHOUT_DATABASE = {"/healthz"}
+# Everything else needs a bearer token: declared, so that the docs page's "Authorize" takes one and
+# "Try it out" sends it (without the scheme the page had nowhere to put a token: every try was 401).
+_WITHOUT_TOKEN = {"/healthz", "/readyz"}
+BEARER = {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
 
 
 def install_openapi(app: FastAPI) -> None:
@@ -333,12 +337,16 @@ def install_openapi(app: FastAPI) -> None:
                 description=app.description,
                 routes=app.routes,
             )
-            schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+            doc.setdefault("components", {})["securitySchemes"] = BEARER
+            doc["security"] = [{"bearerAuth": []}]
+            schemas = doc["components"].setdefault("schemas", {})
             problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
             schemas.update(problem.pop("$defs", {}))
             schemas["Problem"] = problem
             for path, operations in doc.get("paths", {}).items():
                 for method, operation in operations.items():
+                    if path in _WITHOUT_TOKEN:
+                        operation["security"] = []
                     responses = operation.setdefault("responses", {})
                     statuses = _GUARD_STATUSES.get(method, ()) + (() if path in _WITHOUT_DATABASE else (503,))
                     for status in statuses:

@@ -72,6 +72,19 @@ def test_the_document_lists_problem_statuses_with_their_schema(settings, db):
     assert doc["components"]["schemas"]["Problem"]["required"] == ["type", "title", "status"]
 
 
+def test_the_document_declares_the_bearer_token_so_the_docs_page_can_send_one(settings, db):
+    # Without a security scheme the docs page had no "Authorize": every "Try it out" was a 401.
+    doc = create_app(replace(settings, api_docs=True), db=db).openapi()
+    assert doc["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
+    assert doc["security"] == [{"bearerAuth": []}]
+    open_to_all = {p for p, ops in doc["paths"].items() for op in ops.values() if op.get("security") == []}
+    assert open_to_all == {"/healthz", "/readyz"}
+
+
 # ---- Cache-Control on every response -------------------------------------------------------------
 
 
