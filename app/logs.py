@@ -75,6 +75,16 @@ def route_of(scope: dict[str, Any]) -> str:
     return getattr(route, "path", None) or "(unmatched)"
 
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_of(scope: dict[str, Any]) -> str:
+    """The request's method, or ``OTHER``: HTTP allows any token as a method, and each new one made
+    a metrics series kept for the life of the process (20,000 made-up methods: 376 MB a scrape)."""
+    method = scope["method"]
+    return method if method in _METHODS else "OTHER"
+
+
 class RequestLog:
     """Outermost ASGI layer: one access line per request, including those the guard refuses."""
 
@@ -99,7 +109,7 @@ class RequestLog:
             await self.app(scope, receive, capture)
         finally:
             seconds = time.perf_counter() - started
-            route, method = route_of(scope), scope["method"]
+            route, method = route_of(scope), method_of(scope)
             access_log.info(
                 "%s %s %d",
                 method,

@@ -387,3 +387,12 @@ def test_metrics_in_prometheus_format_when_enabled(settings, db, auth):
     with db.read_session() as s:
         assert float(head.split()[1]) == s.scalar(select(func.max(AuditEvent.seq))) > 0
     assert "Aisha" not in body and "WYP-INC-1" not in body
+
+
+def test_made_up_methods_are_one_metrics_label(settings, db):
+    with make_client(settings, db, metrics=True) as c:
+        for n in range(5):
+            assert c.request(f"PROBE{n}", "/healthz").status_code == 405
+        body = c.get("/metrics").text
+    assert "PROBE" not in body
+    assert 'shield_http_requests_total{method="OTHER",route="/healthz",status="405"} 5.0' in body
