@@ -179,21 +179,26 @@ def install_handlers(app: FastAPI, authenticate_first: Callable[[Request], Await
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
-            # FastAPI parses the body before it runs the route's dependencies, authentication
-            # among them: an anonymous caller would learn the body was wrong, and leave no trace.
-            refusal = await authenticate_first(request)
-            if refusal is not None:
-                return problem_response(refusal, request_id(request))
-            problem = ProblemError(400, "Malformed JSON", "the request body is not valid JSON", kind="malformed-json")
-            return problem_response(problem, request_id(request))
+            return await _malformed(request)
         # FastAPI prefixes locations with "body"/"query"/"path"; the body prefix means nothing to a client.
         fields = [
             FieldError(f.path[1:] if f.path[:1] == ("body",) else f.path, f.message) for f in pydantic_errors(errors)
         ]
         return problem_response(validation_problem(fields), request_id(request))
 
+    async def _malformed(request: Request) -> JSONResponse:
+        # FastAPI parses the body before it runs the route's dependencies, authentication
+        # among them: an anonymous caller would learn the body was wrong, and leave no trace.
+        refusal = await authenticate_first(request)
+        if refusal is not None:
+            return problem_response(refusal, request_id(request))
+        problem = ProblemError(400, "Malformed JSON", "the request body is not valid JSON", kind="malformed-json")
+        return problem_response(problem, request_id(request))
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == _UNPARSED_BODY:
+            return await _malformed(request)  # not UTF-8 (a Latin-1 or gzipped body): malformed JSON too
         title = _STATUS_TITLES.get(exc.status_code, "Error")
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
         kind = "body-too-large" if exc.status_code == 413 else "about:blank"
@@ -317,6 +322,8 @@ def problem_responses(*statuses: int, described: dict[int, str] | None = None) -
 _GUARD_STATUSES = {"get": (413,), "post": (413, 415), "put": (413, 415), "patch": (413, 415), "delete": (413,)}
 # Every operation that reads or writes the database can find it unavailable (503).
 _WITHOUT_DATABASE = {"/healthz"}
+# FastAPI's answer to a body it could not decode before parsing it as JSON.
+_UNPARSED_BODY = "There was an error parsing the body"
 # Everything else needs a bearer token: declared, so that the docs page's "Authorize" takes one and
 # "Try it out" sends it (without the scheme the page had nowhere to put a token: every try was 401).
 _WITHOUT_TOKEN = {"/healthz", "/readyz"}

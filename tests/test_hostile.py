@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import func, select
 
-from app.models import Record, RecordVersion
+from app.models import AuditEvent, Record, RecordVersion
 from tests.factories import BUILDERS, incident
 
 URL = "/api/v1/incidents"
@@ -46,6 +46,18 @@ def post_raw(client, auth, content: bytes, url: str = URL):
 def test_malformed_json_is_400(client, auth, db):
     problem = assert_problem(post_raw(client, auth, b'{"source_ref": "WYP-INC-1", "version": '), 400)
     assert "JSON" in problem["title"] + problem.get("detail", "")
+    assert count(db, Record) == 0
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe{", '{"summary": "caf\xe9"}'.encode("latin-1")])
+def test_a_body_that_is_not_utf8_is_malformed_json_and_401_first_without_a_token(client, auth, db, content):
+    problem = assert_problem(post_raw(client, auth, content), 400)
+    assert problem["type"] == "urn:shield:problem:malformed-json"
+    anonymous = client.post(URL, content=content, headers=JSON)
+    assert_problem(anonymous, 401)
+    with db.read_session() as s:
+        refused = s.scalars(select(AuditEvent).where(AuditEvent.action == "authenticate")).all()
+    assert [r.outcome for r in refused] == ["DENY"]  # the failed authentication is on record
     assert count(db, Record) == 0
 
 
