@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -23,6 +24,25 @@ def denial(status: int, detail: str) -> ProblemError:
     return ProblemError(status, _TITLES.get(status, "Forbidden"), detail, kind="access-denied")
 
 
+def _utf8(header: str | None) -> str | None:
+    """A header as the client wrote it: HTTP hands header bytes over as Latin-1, and clients send
+    UTF-8 ("A&E — bleeding" became "A&E \xe2\x80\x94 bleeding"). Bytes that are not UTF-8 stay
+    Latin-1, as sent."""
+    if header is None:
+        return None
+    try:
+        return header.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return header
+
+
+def _child_in_path(request: Request) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(request.path_params["child_id"]))
+    except (KeyError, ValueError):
+        return None
+
+
 def Authorized(action: str):  # noqa: N802 - reads as a type in signatures, like FastAPI's own
     """A dependency that admits the caller for ``action`` or refuses (and audits the refusal)."""
 
@@ -41,11 +61,22 @@ def Authorized(action: str):  # noqa: N802 - reads as a type in signatures, like
         rid = request.scope.get("state", {}).get("request_id")
         declared = x_access_purpose if x_access_purpose in policy.purposes else None
         try:
-            return authorize_action(policy, caller, action, x_access_purpose, utc_now(), x_break_glass_reason)
+            reason = _utf8(x_break_glass_reason)
+            return authorize_action(policy, caller, action, x_access_purpose, utc_now(), reason)
         except Denied as refused:
+            # The child asked about, where the path names one: the refusal belongs in its disclosure log.
+            about = _child_in_path(request)
             record_alone(
                 request.app.state.db,
-                Entry(actor_of(caller), action, "DENY", purpose=declared, reason=refused.code, request_id=rid),
+                Entry(
+                    actor_of(caller),
+                    action,
+                    "DENY",
+                    purpose=declared,
+                    reason=refused.code,
+                    child_ids=[about] if about else [],
+                    request_id=rid,
+                ),
             )
             if refused.header:
                 raise validation_problem([FieldError(("header", refused.header), refused.detail)]) from refused

@@ -29,7 +29,7 @@ S = TypeVar("S", bound=Select[Any])
 
 # Actions that do not touch personal data need no stated purpose.
 _NO_PURPOSE_NEEDED = {"ingest"}
-_REASON = re.compile(r"^[^\x00-\x1f\x7f]{10,500}$")
+_REASON = re.compile(r"^[^\x00-\x1f\x7f-\x9f]{10,500}$")
 
 
 class Denied(Exception):

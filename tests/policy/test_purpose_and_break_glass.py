@@ -46,6 +46,8 @@ def test_a_read_without_a_purpose_is_400_and_audited(client, auth, db):
     assert "X-Access-Purpose" in r.json()["detail"]
     assert child.person["given_name"] not in r.text
     assert_one_deny(db, r, "purpose_missing", None)
+    # Refused before the endpoint ran, and still in the child's disclosure log.
+    assert rows_of_request(db, r)[0]["child_ids"] == [child.child_id]
 
 
 @pytest.mark.parametrize("blank", ["", "   "])
@@ -152,6 +154,16 @@ def test_a_grant_holds_for_its_lifetime_then_lapses(client, auth, db, outsider, 
 
     review = client.get("/api/v1/audit/break-glass", headers=privacy_officer(auth))
     assert [g["active"] for g in review.json()] == [False]
+
+
+def test_a_break_glass_reason_in_utf8_is_kept_as_written(client, auth, db, outsider):
+    reason = "Mother rang A&E — child bleeding, urgent check needed (Zoë)"
+    r = client.get(
+        record_url(outsider.child_id), headers=navigator(auth, **{"X-Break-Glass-Reason": reason.encode("utf-8")})
+    )
+    assert r.status_code == 200, r.text
+    [grant] = client.get("/api/v1/audit/break-glass", headers=privacy_officer(auth)).json()
+    assert grant["reason"] == reason
 
 
 def test_a_break_glass_reason_that_is_too_short_is_422_naming_the_header(client, auth, db, outsider):
