@@ -235,3 +235,17 @@ def test_the_readmes_curl_posts_a_record(client, auth, db):
     r = client.post(path, content=body.encode(), headers={**auth("police"), "Content-Type": "application/json"})
     assert r.status_code == 201, r.text
     assert r.json()["outcome"] == "created" and count(db, Record) == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"recordz": []}, {"records": [{"type": "incident", "record": incident()}] * 1001}, {"records": []}],
+    ids=["misshapen", "too-large", "empty"],
+)
+def test_a_batch_from_a_caller_who_posts_nothing_is_403_on_record_before_its_body_is_read(client, auth, db, body):
+    # A person's token learns nothing of the batch's schema or limits from a 422 or 413.
+    r = client.post("/api/v1/batch", json=body, headers=auth("social_care", "front_door_social_worker"))
+    assert r.status_code == 403, r.text
+    with db.read_session() as s:
+        [row] = s.execute(select(AuditEvent.action, AuditEvent.outcome, AuditEvent.reason)).all()
+    assert tuple(row) == ("ingest", "DENY", "not_an_agency_system")

@@ -140,6 +140,23 @@ def _item_failure(exc: Exception, index: int) -> ProblemError:
     return ProblemError(500, "Internal server error", "this item was not stored; the error has been logged")
 
 
+async def batch_poster(request: Request, caller: CurrentCaller) -> Caller:
+    """A dependency, so it runs before the body is validated (as each type's endpoint): a caller who
+    may post no type is refused, and on record, before its batch's shape or size is looked at."""
+    if any(can_ingest(request.app.state.policy, caller, k) for k in KINDS):
+        return caller
+
+    def refuse() -> None:
+        rid = request.scope.get("state", {}).get("request_id")
+        record_alone(
+            request.app.state.db,
+            Entry(actor_of(caller), "ingest", "DENY", reason="not_an_agency_system", request_id=rid),
+        )
+
+    await run_in_threadpool(refuse)
+    raise ProblemError(403, "Forbidden", "only agency systems post records", kind="forbidden")
+
+
 @router.post(
     "/batch",
     response_model=BatchResult,
@@ -147,7 +164,9 @@ def _item_failure(exc: Exception, index: int) -> ProblemError:
     summary="Post up to 1,000 records of mixed types",
 )
 async def post_batch(
-    request: Request, caller: CurrentCaller, batch: Annotated[BatchIn, Body(openapi_examples=_BATCH_EXAMPLE)]
+    request: Request,
+    caller: Annotated[Caller, Depends(batch_poster)],
+    batch: Annotated[BatchIn, Body(openapi_examples=_BATCH_EXAMPLE)],
 ) -> BatchResult:
     """Each item is validated and stored in its own transaction: a bad item loses none of the others.
 
@@ -162,8 +181,6 @@ async def post_batch(
             f"a batch holds at most {settings.max_batch_items} records, got {len(batch.records)}",
             kind="batch-too-large",
         )
-    if not any(can_ingest(request.app.state.policy, caller, k) for k in KINDS):
-        raise ProblemError(403, "Forbidden", "only agency systems post records", kind="forbidden")
     db: Database = request.app.state.db
     quality = request.app.state.quality_rules
     limits = Thresholds.from_settings(settings)
