@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -230,16 +231,27 @@ def cmd_policy_table(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_audit_verify(settings: Settings, _args: argparse.Namespace) -> int:
+def _head(value: str) -> tuple[int, str]:
+    seq, _, digest = value.partition(":")
+    if not (seq.isdigit() and re.fullmatch(r"[0-9a-f]{64}", digest)):
+        raise argparse.ArgumentTypeError("give the head as SEQ:HASH, as verify printed it")
+    return int(seq), digest
+
+
+def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
     from app.audit.chain import verify
     from app.db import Database
 
     db = Database(settings.database_url)
     with db.read_session() as session:
-        result = verify(session.connection())
+        result = verify(session.connection(), expect=args.expect_head)
     db.dispose()
     if result.ok:
         print(f"audit chain verified: {result.rows} rows, unbroken")
+        if result.head_seq is not None:
+            # Removing the newest rows leaves a whole, shorter chain: only a head kept elsewhere shows it.
+            print(f"head: {result.head_seq}:{result.head_hash}")
+            print("keep it outside this database: `shield audit verify --expect-head HEAD` checks it is still there")
         return 0
     print(f"audit chain BROKEN at row {result.first_bad_seq}: {result.problem}", file=sys.stderr)
     return 1
@@ -431,9 +443,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="the audit trail")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
-    audit_sub.add_parser("verify", help="check the audit hash chain; name the first bad row").set_defaults(
-        func=cmd_audit_verify
+    verify = audit_sub.add_parser("verify", help="check the audit hash chain; name the first bad row")
+    verify.add_argument(
+        "--expect-head",
+        type=_head,
+        metavar="SEQ:HASH",
+        help="a head an earlier verify printed: the chain must still hold it (newest rows removed, or rewritten, fail)",
     )
+    verify.set_defaults(func=cmd_audit_verify)
 
     quality = sub.add_parser("quality", help="PPN quality")
     quality_sub = quality.add_subparsers(dest="quality_command", required=True)

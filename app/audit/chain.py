@@ -3,8 +3,11 @@
 Each row's hash covers its content and the previous row's hash:
 ``entry_hash = SHA-256("shield-audit-v1" 0x00 prev_hash 0x00 canonical(row))``, with 64 zeros
 before the first row. Changing, deleting, inserting or reordering rows breaks the chain at the
-first row touched, and ``verify`` names it. (Truncating the tail, or re-chaining the whole table,
-needs an anchor outside the database — signed checkpoints — which this does not yet export.)
+first row touched, and ``verify`` names it; so does a child index row (``audit_event_child``, what
+a child's disclosure log reads) that is not the row's hashed ``child_ids``. Removing the newest
+rows, or re-chaining the whole table, leaves a chain that is whole but shorter or other: only a
+head kept outside the database shows it. ``verify`` reports the head (seq and hash) for keeping,
+and checks a kept one (``expect``) is still in the chain.
 """
 
 from __future__ import annotations
@@ -12,12 +15,12 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from app.audit import limits
 from app.audit.models import AuditEvent, AuditEventChild
@@ -195,12 +198,29 @@ class Verification:
     rows: int
     first_bad_seq: int | None = None
     problem: str | None = None
+    head_seq: int | None = None  # the last row verified: keep it elsewhere to check against later
+    head_hash: str | None = None
 
 
-def verify(conn: Connection, batch: int = 5000) -> Verification:
-    """Recompute the chain from the first row; name the first row that does not fit."""
+_INDEX = (
+    select(AuditEventChild.audit_seq, AuditEventChild.child_id)
+    .where(AuditEventChild.audit_seq <= bindparam("last"))
+    .order_by(AuditEventChild.audit_seq, AuditEventChild.child_id)
+)
+
+
+def verify(conn: Connection, batch: int = 5000, expect: tuple[int, str] | None = None) -> Verification:
+    """Recompute the chain from the first row; name the first row that does not fit, or whose
+    child index is not its ``child_ids``. ``expect``: a head (seq, hash) seen before, which the
+    chain must still hold (rows after it removed, or the chain rewritten, fail here)."""
     expected_seq, prev, rows = 1, GENESIS, 0
-    result = conn.execution_options(yield_per=batch).execute(select(AuditEvent.__table__).order_by(AuditEvent.seq))
+    # Both reads stop at the head committed now: rows appended while this runs are the next check's.
+    last = conn.execute(select(func.max(AuditEvent.seq))).scalar() or 0
+    rows_up_to = select(AuditEvent.__table__).where(AuditEvent.seq <= last).order_by(AuditEvent.seq)
+    result = conn.execution_options(yield_per=batch).execute(rows_up_to)
+    index = _children_by_seq(conn.engine, last, batch)
+    pending = next(index, None)
+    found_expected = expect is None
     for mapping in result.mappings():
         row = dict(mapping)
         rows += 1
@@ -213,5 +233,33 @@ def verify(conn: Connection, batch: int = 5000) -> Verification:
             return Verification(False, rows, row["seq"], "does not follow the row before it (inserted or reordered)")
         if entry_hash(prev, row) != row["entry_hash"]:
             return Verification(False, rows, row["seq"], "its content does not match its hash (altered)")
+        indexed: set[str] = set()
+        while pending is not None and pending[0] <= row["seq"]:
+            if pending[0] < row["seq"]:  # cannot happen while every seq has a row: kept for safety
+                return Verification(False, rows, pending[0], "its child index names a row that is not there")
+            indexed.add(pending[1])
+            pending = next(index, None)
+        if indexed != set(row["child_ids"]):
+            return Verification(
+                False, rows, row["seq"], "its child index differs from its children (disclosure log altered)"
+            )
+        if expect is not None and row["seq"] == expect[0]:
+            if row["entry_hash"] != expect[1]:
+                return Verification(False, rows, row["seq"], "its hash is not the one kept for it (chain rewritten)")
+            found_expected = True
         prev, expected_seq = row["entry_hash"], expected_seq + 1
-    return Verification(True, rows)
+    if pending is not None:
+        return Verification(False, rows, pending[0], "its child index names a row that is not there")
+    if not found_expected:
+        assert expect is not None
+        return Verification(
+            False, rows, expect[0], f"the chain ends at row {expected_seq - 1}: the rows from {expect[0]} were removed"
+        )
+    return Verification(True, rows, head_seq=expected_seq - 1 if rows else None, head_hash=prev if rows else None)
+
+
+def _children_by_seq(engine: Any, last: int, batch: int) -> Iterator[tuple[int, str]]:
+    # On its own connection: one connection streams one result at a time.
+    with engine.connect() as other:
+        for seq, child in other.execution_options(yield_per=batch).execute(_INDEX, {"last": last}):
+            yield seq, str(child)

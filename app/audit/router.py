@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from app.audit.chain import Entry, append, verify
@@ -29,6 +29,10 @@ class Verification(BaseModel):
     rows: int
     first_bad_seq: int | None
     problem: str | None
+    head_seq: int | None = Field(None, description="The last row verified: keep it and its hash outside the database")
+    head_hash: str | None = Field(
+        None, description="Its hash: rows removed after it, or the chain rewritten, show as this row's hash changing"
+    )
 
 
 class AuditEventOut(BaseModel):
@@ -89,7 +93,9 @@ def _audited(request: Request, access: Access, action: str, child_ids: list[uuid
 @router.get("/audit/verify", response_model=Verification, responses=_ERRORS, summary="Verify the audit chain")
 def verify_chain(request: Request, access: Annotated[Access, Authorized("read_audit")]) -> Verification:
     """Recompute the hash chain from the first row; name the first row that was altered, deleted,
-    inserted or reordered."""
+    inserted or reordered, or whose child index (the disclosure log's) is not its children. The
+    head it returns, kept elsewhere, shows later whether the newest rows were removed
+    (`shield audit verify --expect-head`)."""
     db, entry = _audited(request, access, "verify_audit")
     with db.read_session() as session:
         result = verify(session.connection())

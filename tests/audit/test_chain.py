@@ -93,7 +93,15 @@ def test_verify_endpoint_passes_a_clean_chain_with_the_right_row_count(client, a
     assert before >= 8
     r = client.get("/api/v1/audit/verify", headers=reader(auth, POLICY, "privacy_officer"))
     assert r.status_code == 200, r.text
-    assert r.json() == {"ok": True, "rows": before, "first_bad_seq": None, "problem": None}
+    head = audit_rows(db)[before - 1]
+    assert r.json() == {
+        "ok": True,
+        "rows": before,
+        "first_bad_seq": None,
+        "problem": None,
+        "head_seq": before,
+        "head_hash": head["entry_hash"],
+    }
     rows = audit_rows(db)
     assert [row["seq"] for row in rows] == list(range(1, before + 2))  # the verification is audited too
     assert (rows[-1]["action"], rows[-1]["outcome"], rows[-1]["purpose"]) == ("verify_audit", "ALLOW", "audit_review")
@@ -142,6 +150,46 @@ def test_verify_names_a_deleted_row(client, auth, db, seq):
     assert (result.ok, result.first_bad_seq) == (False, seq), result
 
 
+def test_the_newest_rows_removed_show_against_a_head_kept_elsewhere(client, auth, db):
+    some_history(client, auth)
+    kept = verify_now(db)
+    assert kept.ok and kept.head_seq == last_seq(db)
+    with as_dba(db) as conn:
+        conn.execute(delete(EVENT_CHILDREN).where(EVENT_CHILDREN.c.audit_seq >= kept.head_seq - 1))
+        conn.execute(delete(EVENTS).where(EVENTS.c.seq >= kept.head_seq - 1))
+    assert verify_now(db).ok  # whole, and shorter: nothing in the database says otherwise
+    with db.read_session() as s:
+        result = verify(s.connection(), expect=(kept.head_seq, kept.head_hash))
+    assert (result.ok, result.first_bad_seq) == (False, kept.head_seq)
+    assert "removed" in result.problem
+
+
+def test_a_head_whose_hash_changed_shows_the_chain_rewritten(client, auth, db):
+    some_history(client, auth)
+    kept = verify_now(db)
+    with db.read_session() as s:
+        assert verify(s.connection(), expect=(kept.head_seq, kept.head_hash)).ok
+        result = verify(s.connection(), expect=(kept.head_seq, "0" * 64))
+    assert (result.ok, result.first_bad_seq) == (False, kept.head_seq) and "rewritten" in result.problem
+
+
+@pytest.mark.parametrize("change", ["add", "remove"])
+def test_a_child_index_that_is_not_the_rows_children_is_named(client, auth, db, change):
+    # The disclosure log reads the index: a row made to show under another child, or hidden from
+    # its own, is tampering with what a child's log says.
+    child = some_history(client, auth)
+    with db.read_session() as s:
+        seq = s.scalar(select(EVENT_CHILDREN.c.audit_seq).where(EVENT_CHILDREN.c.child_id == uuid.UUID(child)))
+    with as_dba(db) as conn:
+        if change == "add":
+            conn.execute(insert(EVENT_CHILDREN).values(audit_seq=seq, child_id=uuid.uuid4()))
+        else:
+            conn.execute(delete(EVENT_CHILDREN).where(EVENT_CHILDREN.c.audit_seq == seq))
+    result = verify_now(db)
+    assert (result.ok, result.first_bad_seq) == (False, seq), result
+    assert "child index" in result.problem
+
+
 def _shift_up(conn, from_seq: int) -> None:
     """Make room at ``from_seq`` by moving every later row (and its child index) up by one."""
     for table, column in ((EVENTS, EVENTS.c.seq), (EVENT_CHILDREN, EVENT_CHILDREN.c.audit_seq)):
@@ -174,7 +222,10 @@ def test_verify_names_the_row_after_a_well_forged_insertion(client, auth, db):
     total = len(audit_rows(db))
     with as_dba(db) as conn:
         _shift_up(conn, 3)
-        conn.execute(insert(EVENTS), _forged(conn, 3, rehash=True))
+        forged = _forged(conn, 3, rehash=True)
+        conn.execute(insert(EVENTS), forged)
+        for child in forged["child_ids"]:  # and its child index, as a thorough forger would
+            conn.execute(insert(EVENT_CHILDREN).values(audit_seq=3, child_id=uuid.UUID(child)))
     assert len(audit_rows(db)) == total + 1
     result = verify_now(db)
     assert (result.ok, result.first_bad_seq) == (False, 4), result
