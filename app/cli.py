@@ -393,6 +393,32 @@ def _example_child(settings: Settings) -> str | None:
     return str(child) if child else None
 
 
+def _at_least(low: int, high: int | None = None):  # noqa: ANN202 - an argparse type
+    """A whole number from ``low`` (to ``high``): refused by argparse, with usage, not a traceback."""
+
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+        if number < low or (high is not None and number > high):
+            raise argparse.ArgumentTypeError(
+                f"must be from {low}" + (f" to {high}" if high else " up") + f", got {number}"
+            )
+        return number
+
+    return parse
+
+
+def _record_id(value: str) -> str:
+    import uuid
+
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a record id (a UUID): {value!r}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shield",
@@ -402,10 +428,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="migrate the database, then serve the API")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
-    serve.add_argument("--port", type=int, default=8000, help="port (default %(default)s)")
+    serve.add_argument("--port", type=_at_least(1, 65535), default=8000, help="port (default %(default)s)")
     serve.add_argument("--dev", action="store_true", help="generate a JWT secret if none is set; print tokens")
     serve.add_argument("--demo", action="store_true", help="load synthetic demo data first")
-    serve.add_argument("--demo-records", type=int, default=3000, help=argparse.SUPPRESS)
+    serve.add_argument("--demo-records", type=_at_least(1), default=3000, help=argparse.SUPPRESS)
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("migrate", help="upgrade the database to the latest migration").set_defaults(func=cmd_migrate)
@@ -415,11 +441,13 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--agency", required=True, help="an agency in policies/agencies.yaml, such as police")
     token.add_argument("--role", required=True, help="a role in policies/roles.yaml, such as front_door_social_worker")
     token.add_argument("--org", help="the organisation within the agency (a school's URN, for education_dsl)")
-    token.add_argument("--minutes", type=int, default=60, help="minutes until it expires (default %(default)s)")
+    token.add_argument(
+        "--minutes", type=_at_least(1), default=60, help="minutes until it expires (default %(default)s)"
+    )
     token.set_defaults(func=cmd_token)
 
     demo = sub.add_parser("demo", help="load realistic synthetic Leeds data")
-    demo.add_argument("--records", type=int, default=3000, help="how many records (default %(default)s)")
+    demo.add_argument("--records", type=_at_least(1), default=3000, help="how many records (default %(default)s)")
     demo.add_argument(
         "--seed", type=int, default=20240301, help="the same seed gives the same people and events, dated back from now"
     )
@@ -457,8 +485,10 @@ def build_parser() -> argparse.ArgumentParser:
     recheck = quality_sub.add_parser(
         "recheck", help="re-evaluate every stored PPN against the current policies/ppn_quality.yaml"
     )
-    recheck.add_argument("--chunk", type=int, default=1000, help="PPNs per committed transaction")
-    recheck.add_argument("--after", metavar="RECORD_ID", help="resume after this PPN record id (printed on interrupt)")
+    recheck.add_argument("--chunk", type=_at_least(1), default=1000, help="PPNs per committed transaction")
+    recheck.add_argument(
+        "--after", type=_record_id, metavar="RECORD_ID", help="resume after this PPN record id (printed on interrupt)"
+    )
     recheck.set_defaults(func=cmd_quality_recheck)
     return parser
 

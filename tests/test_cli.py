@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -129,3 +131,25 @@ def test_demo_writes_its_records_to_a_file_and_names_a_path_it_cannot_write(tmp_
     assert refused.returncode == 2
     assert refused.stderr.startswith(f"{missing}: ") and "No such file or directory" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["demo", "--records", "-3", "--jsonl", "OUT"], "--records: must be from 1 up, got -3"),
+        (["quality", "recheck", "--chunk", "0"], "--chunk: must be from 1 up, got 0"),
+        (["quality", "recheck", "--after", "notauuid"], "--after: not a record id"),
+        (["serve", "--port", "99999"], "--port: must be from 1 to 65535, got 99999"),
+        (["token", "--sub", "s", "--agency", "police", "--role", "agency_system", "--minutes", "0"], "--minutes"),
+    ],
+)
+def test_a_bad_argument_is_a_usage_error_naming_it_not_a_traceback(tmp_path, args, said):
+    # --records -3 had raised from islice and left an empty file; --chunk 0 "rechecked" nothing,
+    # exited 0 and audited a completed recheck.
+    out = tmp_path / "demo.jsonl"
+    result = shield(
+        *[str(out) if a == "OUT" else a for a in args], env={"SHIELD_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
+    )
+    assert result.returncode == 2, result.stderr
+    assert said in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()

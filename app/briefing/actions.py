@@ -178,7 +178,7 @@ def page(conn: Connection, status: str | None, limit: int, cursor: str | None) -
     stmt = select(MeetingAction.__table__).order_by(_A.due_on, _A.id).limit(limit + 1)
     if status is not None:
         stmt = stmt.where(_A.status == status)
-    if cursor is not None:
+    if cursor:  # an empty cursor (`&cursor=`, as a first page is often asked for) is no cursor
         due, ident = decode_cursor(cursor)
         stmt = stmt.where(or_(_A.due_on > due, (_A.due_on == due) & (_A.id > ident)))
     rows = list(conn.execute(stmt))

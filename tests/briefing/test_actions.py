@@ -173,6 +173,9 @@ def test_listing_is_paged_by_cursor_with_a_maximum_page_size(client, auth, db, n
         == 422
     )
     assert client.get("/api/v1/actions", params={"status": "done"}, headers=chair(auth)).json()["items"] == []
+    # The README's URL, with an empty cursor: the first page.
+    first = client.get("/api/v1/actions?status=open&limit=50&cursor=", headers=chair(auth))
+    assert first.status_code == 200 and first.json()["items"]
 
 
 def test_an_action_is_set_at_a_meeting_that_has_happened_and_shows_from_that_meeting_on(client, auth, db, night):
