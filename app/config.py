@@ -55,7 +55,8 @@ def _bool(name: str, default: bool) -> bool:
 
 def _origins(name: str) -> tuple[str, ...]:
     """An allow-list of exact origins: a wildcard would let any site's scripts read children's data."""
-    origins = tuple(o.strip().rstrip("/") for o in os.environ.get(name, "").split(",") if o.strip())
+    # Lower case: browsers send the Origin's scheme and host so, and an exact match is what is compared.
+    origins = tuple(o.strip().rstrip("/").lower() for o in os.environ.get(name, "").split(",") if o.strip())
     for origin in origins:
         if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", origin):
             raise ConfigError(f"{name}: {origin!r} is not an origin like https://shield.example.org (no wildcards)")

@@ -45,6 +45,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             "Agency systems post incidents, PPNs, A&E attendances, YJS cases and education reports; "
             "the partnership's sharing policy decides who sees what. Errors are RFC 9457 problem details."
         ),
+        # A trailing slash is a 404, not a 307 to a Location built from the client's Host header
+        # (http:// behind a TLS proxy), which clients follow by posting the body again.
+        "redirect_slashes": False,
     }
     # Off in production: the schema is a map for an attacker, and nobody else needs it live. When
     # on, the pages' scripts are served from the package (fastapi-offline), not fetched from a CDN:

@@ -85,6 +85,17 @@ def test_the_document_declares_the_bearer_token_so_the_docs_page_can_send_one(se
     assert open_to_all == {"/healthz", "/readyz"}
 
 
+def test_a_trailing_slash_is_404_not_a_redirect_built_from_the_host_header(client, auth):
+    r = client.post(
+        "/api/v1/incidents/",
+        json=incident(),
+        headers={**auth("police"), "Host": "evil.example"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 404 and "location" not in r.headers
+    assert r.headers["content-type"].startswith("application/problem+json")
+
+
 # ---- Cache-Control on every response -------------------------------------------------------------
 
 
@@ -181,7 +192,7 @@ def test_cors_origins_must_be_exact_origins(monkeypatch, value):
 def test_settings_from_the_environment(monkeypatch):
     monkeypatch.setenv("SHIELD_API_DOCS", "true")
     monkeypatch.setenv("SHIELD_METRICS", "1")
-    monkeypatch.setenv("SHIELD_CORS_ORIGINS", "https://a.example, https://b.example:8443/")
+    monkeypatch.setenv("SHIELD_CORS_ORIGINS", "https://A.example, https://b.example:8443/")
     monkeypatch.setenv("SHIELD_READ_LIMIT_CHILDREN_PER_HOUR", "25")
     s = Settings.from_env()
     assert (s.api_docs, s.metrics, s.read_limit_children_per_hour) == (True, True, 25)
