@@ -276,6 +276,8 @@ def assemble(
         body["incidents"] = incidents_out
     if show_incidents and view.can("briefing", "prior_incidents_90d"):
         body["cumulative_harm"] = _cumulative_harm(view, history, children, window, born, meeting)
+        # The earlier incidents it names are shown too: the audit row lists them with tonight's.
+        shown_records.update(i for entry in body["cumulative_harm"] for i in entry["incident_ids"])
     if view.can("ae_attendance", "arrived_at"):
         attendances = _ae_in_window(conn, window)
         body["ae_attendances"] = []

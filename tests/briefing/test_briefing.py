@@ -218,6 +218,8 @@ def test_each_pull_is_audited_with_the_children_and_groups_disclosed(client, aut
         assert night.incident in row["record_ids"] and night.at_end not in row["record_ids"]
         body = briefing(client, auth, POLICY, role=role, agency=agency).json()
         assert set(row["field_groups"]) == set(body["field_groups"])
+        named = {i for entry in body["cumulative_harm"] for i in entry["incident_ids"]}
+        assert set(night.earlier) & named and named <= set(row["record_ids"])  # the earlier incidents too
         assert ("person.school" in row["field_groups"]) is (agency == "education")
         text = json.dumps(row, default=str)
         assert night.aisha_person["family_name"] not in text and HOSTILE not in text
