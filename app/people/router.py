@@ -126,6 +126,7 @@ def search_children(
                 "search_children",
                 "ALLOW",
                 purpose=access.purpose,
+                break_glass=any(h.through_grant for h in hits),
                 child_ids=[h.child_id for h in hits],
                 field_groups=sorted(groups),
                 request_id=_rid(request),

@@ -71,6 +71,7 @@ class Hit:
     score: float
     band: str
     identity: dict[str, Any] | None
+    through_grant: bool = False  # in the caller's scope only by a break-glass grant
 
 
 def search(
@@ -100,13 +101,19 @@ def search(
         ).scalars()
     )
     ranked = sorted((c for c in scores if c in visible), key=lambda c: scores[c], reverse=True)[:MAX_RESULTS]
+    # Shown by a grant, not the role's own scope: the read is flagged break-glass, as a record read is.
+    own_scope = (
+        set(conn.execute(select(Child.id).where(Child.id.in_(ranked), scope_clause(access, grants=False))).scalars())
+        if ranked
+        else set()
+    )
     hits, groups = [], set()
     for child_id in ranked:
         identity, disclosed = readable_identity(conn, access, child_id, tz)
         groups |= disclosed
         s = scores[child_id]
         band = "high" if s >= limits.link else "possible" if s >= limits.review else "low"
-        hits.append(Hit(child_id, s, band, identity))
+        hits.append(Hit(child_id, s, band, identity, child_id not in own_scope))
     return hits, groups
 
 

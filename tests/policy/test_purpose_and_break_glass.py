@@ -222,3 +222,16 @@ def test_a_role_claimed_by_a_token_of_another_agency_grants_nothing(client, auth
     assert (row["outcome"], row["reason"]) == ("DENY", "action_not_granted")
     held = {**auth(holder, role, org="990101"), "X-Access-Purpose": purpose}
     assert client.get(record_url(outsider.child_id), headers=held).status_code in (200, 404)
+
+
+def test_a_search_that_finds_a_child_only_through_a_grant_is_flagged_break_glass(client, auth, db, outsider):
+    glass = navigator(auth, **{"X-Break-Glass-Reason": REASON})
+    assert client.get(record_url(outsider.child_id), headers=glass).status_code == 200
+    body = {k: outsider.person[k] for k in ("given_name", "family_name", "date_of_birth")}
+    r = client.post("/api/v1/children/search", json=body, headers=navigator(auth))
+    assert [h["child_id"] for h in r.json()["results"]] == [outsider.child_id]
+    [row] = rows_of_request(db, r)
+    assert (row["action"], row["break_glass"]) == ("search_children", True)
+    # Without the grant's help (another navigator: nothing found), nothing is flagged.
+    other = client.post("/api/v1/children/search", json=body, headers=reader(auth, POLICY, "navigator", sub="nav-9"))
+    assert other.json()["results"] == [] and rows_of_request(db, other)[0]["break_glass"] is False
