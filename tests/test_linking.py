@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from app.models import Child, ChildIdentifier
+from app.models import Child, ChildIdentifier, IdentityReview
 from tests.factories import NHS_A, NHS_B, UPN_A, ae_attendance, education_report, person, ppn
 
 
@@ -70,6 +70,25 @@ def test_two_different_nhs_numbers_are_never_the_same_child(client, auth, db):
         )
     )
     assert a != b
+
+
+def test_a_child_found_by_police_id_holding_another_nhs_number_is_not_linked(client, auth, db):
+    # The police id finds the child; the NHS number says another: only a person may join them.
+    known = {"nhs_number": NHS_A, "police_person_id": "WYP-P-55"}
+    a = child_of(client.post("/api/v1/ppns", json=ppn(person=person(identifiers=known)), headers=auth()))
+    other = {"nhs_number": NHS_B, "police_person_id": "WYP-P-55"}
+    body = ae_attendance(person=person(given_name="Jay", family_name="Smith", identifiers=other))
+    b = child_of(client.post("/api/v1/ae-attendances", json=body, headers=auth("health")))
+    assert a != b
+    with db.read_session() as s:
+        held = set(s.execute(select(ChildIdentifier.child_id, ChildIdentifier.scheme, ChildIdentifier.value)).all())
+        reviews = s.execute(select(IdentityReview.child_id, IdentityReview.candidate_id, IdentityReview.evidence)).all()
+    assert {(str(c), sc) for c, sc, _ in held if sc == "nhs_number"} == {(a, "nhs_number"), (b, "nhs_number")}
+    [(child, candidate, evidence)] = reviews  # put before the steward, whatever the names scored
+    assert (str(child), str(candidate), evidence["identifier_clash"]) == (b, a, True)
+    # Another record with both identifiers joins the child of its NHS number.
+    again = ppn(source_ref="P-3", person=person(given_name="Jay", family_name="Smith", identifiers=other))
+    assert child_of(client.post("/api/v1/ppns", json=again, headers=auth())) == b
 
 
 def test_a_new_identifier_is_learnt_by_the_child_it_arrived_with(client, auth, db):

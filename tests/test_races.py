@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from app.errors import ProblemError
 from app.people.merging import merge
@@ -21,7 +22,7 @@ from app.people.models import Child, ChildMerge
 from app.records.examples import PERSON
 from app.records.kinds import KINDS, Clock
 from app.records.models import Record, RecordSubject
-from app.records.service import IngestResult, Writer, ingest, parse
+from app.records.service import IngestResult, Writer, in_transaction, ingest, parse
 from tests.factories import TYPES, ae_attendance, ppn
 from tests.quality.builders import RULES
 
@@ -41,8 +42,8 @@ def store(session: Any, record_type: str, body: dict[str, Any]) -> IngestResult:
 
 
 def posted(db, record_type: str, body: dict[str, Any]) -> IngestResult:
-    with db.writing() as session:
-        return store(session, record_type, body)
+    """As the endpoint stores a post: retried when a concurrent writer got in first."""
+    return in_transaction(db, lambda conn: store(conn, record_type, body))
 
 
 def race(db, first: Callable[[Any], Any], second: Callable[[], Any]) -> Any:
@@ -167,3 +168,23 @@ def test_one_merge_decided_twice_at_once_merges_once(db):
     assert refused.value.status == 409
     with db.read_session() as s:
         assert s.scalar(select(func.count()).select_from(ChildMerge)) == 1
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"
+
+
+def test_a_transaction_the_database_undid_to_break_a_deadlock_is_run_again(db):
+    # A post waiting for the writers' turn while holding a row a turn-holder writes next: PostgreSQL
+    # undoes one of the two; run again, it finds the other's rows instead of answering 503.
+    tries: list[int] = []
+
+    def work(conn: Any) -> str:
+        tries.append(1)
+        if len(tries) == 1:
+            raise OperationalError("INSERT ...", {}, _Deadlock())
+        return "stored"
+
+    assert in_transaction(db, work) == "stored" and len(tries) == 2
+    with pytest.raises(OperationalError):
+        in_transaction(db, lambda conn: (_ for _ in ()).throw(OperationalError("SELECT 1", {}, Exception())))

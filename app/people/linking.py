@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, and_, bindparam, insert, or_, select
 
+from app.audit.chain import take_turn
 from app.config import Settings, get_settings
 from app.db import AmongIds, AmongTexts, insert_rows, list_param, run_compiled, utc_now
 from app.people.models import Child, ChildIdentifier, IdentityReview, PersonIndex, PersonKey
@@ -50,6 +51,8 @@ from app.records.schemas import Person
 
 # Most trusted first: the NHS number is the health service's key, the UPN the DfE's.
 IDENTIFIER_SCHEMES = ("nhs_number", "upn", "police_person_id", "yjs_id", "social_care_id")
+# A child has one of each of these: a second value is another child, or an error only a person can settle.
+SINGLE_VALUED = ("nhs_number", "upn")
 # How many possible matches one new child may open (the best ones): more is noise for the steward.
 MAX_REVIEWS = 3
 # A block larger than this is a key too common to tell anyone apart; the best-keyed rows suffice.
@@ -158,6 +161,7 @@ class People(Protocol):
     def add_identifiers(self, rows: list[dict[str, Any]]) -> None: ...
     def add_reviews(self, rows: list[dict[str, Any]]) -> None: ...
     def add_profile(self, values: dict[str, Any], keys: AbstractSet[str]) -> None: ...
+    def wait_turn(self) -> bool: ...
 
 
 class SqlPeople:
@@ -183,6 +187,12 @@ class SqlPeople:
 
     def merged_into(self, child_id: uuid.UUID) -> uuid.UUID | None:
         return self.conn.execute(_MERGED_INTO, {"child_id": child_id}).scalar()
+
+    def wait_turn(self) -> bool:
+        """Take the writers' turn (``app.audit.chain.take_turn``) before making a new child; True
+        if another writer may have committed since this transaction read (decide again)."""
+        self._last_block = None
+        return take_turn(self.conn)
 
     def block(self, keys: AbstractSet[str]) -> Sequence[ProfileRow]:
         rows = run_compiled(self.conn, _BLOCK, {"keys": sorted(keys)})
@@ -245,7 +255,14 @@ def resolve(
     idents = strong_identifiers(person)
     held = people.held(idents)
     profile = profile_of(person)
-    child_id = next((held[i] for i in idents if i in held), None)
+    holders = list(dict.fromkeys(held[i] for i in idents if i in held))
+    # A child found by one identifier (a police id) that holds another NHS number or UPN than the
+    # record's is not linked: "two different NHS numbers are never linked automatically". The
+    # record gets a child of its own and a possible match with that one.
+    single = {scheme: value for scheme, value in idents if scheme in SINGLE_VALUED}
+    clashing = _clashing(people, holders, single) if holders and single else set()
+    child_id = next((c for c in holders if c not in clashing), None)
+    clash = next((c for c in holders if c in clashing), None)
     resolution: Resolution | None = None
     if previous is not None and child_id is None:
         resolution = Resolution(surviving_child(people, previous), "previous")
@@ -261,10 +278,19 @@ def resolve(
             resolution = Resolution(child_id, "identifier")
         elif best is not None and best.match.score >= limits.link and _linkable(best):
             resolution = Resolution(best.child_id, "linked", best.match.score)
+        elif people.wait_turn():
+            # A new child: but another writer may have just made this one (two agencies' records
+            # about a child new to us, at once). Decided again on what every writer has committed.
+            return resolve(people, person, previous, thresholds)
         else:
             child_id = uuid.uuid4()
             people.add_child(child_id, now)
             possible = [c for c in ranked[:MAX_REVIEWS] if c.match.score >= limits.review]
+            if clash is not None and all(c.child_id != clash for c in possible):
+                scored = next((c for c in ranked if c.child_id == clash), None)
+                shared = sorted(s for s, v in idents if held.get((s, v)) == clash)
+                match = scored.match if scored else Match(0.0, {"shared_identifiers": ", ".join(shared)})
+                possible.append(Candidate(clash, match, clash=True))
             _open_reviews(people, child_id, possible, now)
             outcome = "possible" if possible else "new"
             resolution = Resolution(child_id, outcome, best.match.score if best else None, len(possible))

@@ -22,14 +22,13 @@ from sqlalchemy import Connection, bindparam, select, update
 from app.audit.chain import take_turn
 from app.briefing.models import MeetingAction
 from app.errors import ProblemError
-from app.people.linking import surviving_child
+from app.people.linking import SINGLE_VALUED, surviving_child
 from app.people.models import Child, ChildIdentifier, ChildMerge, PersonIndex
 from app.quality import kept
 from app.records.models import RecordSubject
 
 # Identifiers of which a child has exactly one: two different ones are two children, whatever a
 # person thinks the names say; that is for the issuing service to correct at source.
-SINGLE_VALUED = ("nhs_number", "upn")
 
 _subject = RecordSubject.__table__
 _SUBJECT_COLUMNS = (

@@ -29,7 +29,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.db import BulkLoad, Database, bulk_loading, refresh_statistics
 from app.errors import ProblemError, pydantic_errors
@@ -40,7 +40,7 @@ from app.policy.loader import Policy
 from app.quality.rules import QualityRules, load_rules
 from app.records.kinds import KINDS, Clock
 from app.records.schemas import RecordType
-from app.records.service import Prepared, Writer, ingest, ingest_many, parse
+from app.records.service import Prepared, Writer, ingest, ingest_many, lost_a_race, parse
 from app.security.caller import Caller
 
 T = TypeVar("T")
@@ -51,6 +51,7 @@ T = TypeVar("T")
 # an agency system posting during an import waits no longer than that. Onto 300,000 records:
 # 1,000 lines 787-881/s, 2,000 963/s, 4,000 1,007/s, 10,000 1,068/s.
 CHUNK = 2000
+CHUNK_ATTEMPTS = 3
 # Person index rows an import keeps from chunk to chunk (``Known``): about 2 KB each in memory with
 # their keys and identifiers (the process held 1.04 GB at 900,000 of the 1M demo records; the 1M
 # database has 448,051 rows), so about 2 GB at this limit; past it, the next chunk starts over.
@@ -436,16 +437,23 @@ def _store_chunk(
     the fast path needs no savepoint per line, and the careful path isolates each line.
     """
     outcomes: list[str] = []
-    try:
-        with db.writing() as session:
-            prepare(session.connection())
-            items = [(writer, kind, record, prepared) for _, writer, kind, record, prepared in chunk]
-            results = ingest_many(session, items, thresholds=thresholds, known=known)
-            outcomes = [r.outcome for r in results]
-            committing()
-    except (ProblemError, IntegrityError):
-        _store_line_by_line(db, chunk, report, quality, thresholds)
-        return
+    for attempt in range(CHUNK_ATTEMPTS):
+        try:
+            with db.writing() as session:
+                prepare(session.connection())
+                items = [(writer, kind, record, prepared) for _, writer, kind, record, prepared in chunk]
+                results = ingest_many(session, items, thresholds=thresholds, known=known)
+                outcomes = [r.outcome for r in results]
+                committing()
+            break
+        except (ProblemError, IntegrityError):
+            _store_line_by_line(db, chunk, report, quality, thresholds)
+            return
+        except DBAPIError as exc:
+            # PostgreSQL undid the chunk to let a post go on (``lost_a_race``): stored again whole
+            # (``known`` keeps nothing of an uncommitted chunk: ``Known.adopt``).
+            if not lost_a_race(exc) or attempt == CHUNK_ATTEMPTS - 1:
+                raise
     known.kept()
     for outcome in outcomes:
         setattr(report, outcome, getattr(report, outcome) + 1)

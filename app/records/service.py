@@ -29,6 +29,7 @@ from app.errors import ProblemError, pydantic_errors, validation_problem
 from app.people.batch import Known
 from app.people.identifiers import name_key
 from app.people.linking import People, SqlPeople, Thresholds, resolve
+from app.people.models import Child
 from app.quality import kept
 from app.quality.check import Finding, findings
 from app.quality.rules import QualityRules, finding_mask
@@ -86,6 +87,7 @@ def body_hash(body: dict[str, Any]) -> str:
 # Statements built once: ingest is the hot path (bulk import, agency systems catching up after
 # an outage), and building and caching a statement per call costs more than running it. They run
 # as Core on the session's connection, bypassing the ORM unit of work for the same reason.
+_MERGED_AMONG = select(Child.id).where(Child.id.in_(bindparam("ids", expanding=True)), Child.merged_into.is_not(None))
 _FIND_RECORD = select(Record.id, Record.version).where(
     Record.agency == bindparam("agency"),
     Record.record_type == bindparam("record_type"),
@@ -120,6 +122,7 @@ SubjectRow = tuple[Any, ...]  # position, child_id, given_key, family_key, date_
 class Store(Protocol):
     """What ``ingest`` reads and writes: records by natural key, their versions, subjects, audit."""
 
+    conn: Connection
     people: People
 
     def find(self, agency: str, record_type: str, source_ref: str) -> tuple[uuid.UUID, int] | None: ...
@@ -179,6 +182,13 @@ class SqlStore:
         insert_rows(self.conn, RecordSubject.__table__, rows)
 
     def audit(self, entry: Entry, now: datetime) -> None:
+        take_turn(self.conn)
+        if entry.child_ids and self.conn.dialect.name == "postgresql":
+            # Linked, perhaps, before this transaction's turn: a merge committed since then may have
+            # absorbed a child linked to (SQLite's single writer saw any merge before linking).
+            merged = self.conn.execute(_MERGED_AMONG, {"ids": [uuid.UUID(str(c)) for c in entry.child_ids]}).first()
+            if merged is not None:
+                raise MergedMeanwhile()
         append(self.conn, entry, now)
 
     def refresh_quality(
@@ -209,9 +219,7 @@ def ingest(
     and search band a score alike.
     """
     conn = session if isinstance(session, Connection) else session.connection()
-    prepared = Prepared.of(kind, record, quality)
-    take_turn(conn)  # before the first read: see its reasons
-    return _ingest(SqlStore(conn), writer, kind, record, now, prepared, thresholds)
+    return _ingest(SqlStore(conn), writer, kind, record, now, Prepared.of(kind, record, quality), thresholds)
 
 
 def ingest_many(
@@ -301,6 +309,8 @@ def _store(
         _refresh_quality(store, kind, children, created, added=record_id)
         return _result(record_id, record, record.version, kind, "created", children, found)
 
+    # Which version is current, read in turn: two amendments at once each read the other's.
+    take_turn(store.conn)
     existing = store.find(writer.agency, kind.name, record.source_ref)
     assert existing is not None  # add_if_new found it
     record_id, current = existing
@@ -445,9 +455,25 @@ def _result(
     )
 
 
+# PostgreSQL's "deadlock detected" and "could not serialize": the database chose this transaction
+# to undo so that another could go on. A post that waits for the writers' turn while holding a row
+# that a turn-holder is about to write (the same new identifier, the same new record from an
+# import's chunk) is one; run again, it finds the other's rows.
+_RACE_LOST = frozenset({"40P01", "40001"})
+
+
+def lost_a_race(exc: DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) in _RACE_LOST
+
+
+class MergedMeanwhile(Exception):
+    """A child this ingest linked to was merged into another before it committed: stored again,
+    the record links to the child it now is (the merge moved the child's identifiers and index)."""
+
+
 def in_transaction(db: Database, work: Callable[[Connection], T], attempts: int = 3) -> T:
-    """Run ``work`` in one write transaction, retrying when a concurrent writer won a unique key,
-    or when the database had closed the pooled connection it was given.
+    """Run ``work`` in one write transaction, retrying when a concurrent writer won a unique key or
+    merged a child it linked to, or when the database had closed the pooled connection it was given.
 
     Two systems posting the same new record (or the same new child's NHS number) at once is
     normal under retries; the loser re-reads and finds the winner's row instead of failing. After
@@ -459,7 +485,11 @@ def in_transaction(db: Database, work: Callable[[Connection], T], attempts: int 
         try:
             with db.writing_core() as conn:
                 return work(conn)
+        except MergedMeanwhile:
+            if attempt == attempts - 1:
+                raise
         except DBAPIError as exc:
-            if not (isinstance(exc, IntegrityError) or exc.connection_invalidated) or attempt == attempts - 1:
+            retry = isinstance(exc, IntegrityError) or exc.connection_invalidated or lost_a_race(exc)
+            if not retry or attempt == attempts - 1:
                 raise
     raise AssertionError("unreachable")
