@@ -85,6 +85,13 @@ def test_the_document_declares_the_bearer_token_so_the_docs_page_can_send_one(se
     assert open_to_all == {"/healthz", "/readyz"}
 
 
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_probes_may_ask_with_head(client, path):
+    got, head = client.get(path), client.head(path)
+    assert got.status_code == head.status_code == 200
+    assert head.content == b"" and head.headers["cache-control"] == "no-store"
+
+
 def test_a_trailing_slash_is_404_not_a_redirect_built_from_the_host_header(client, auth):
     r = client.post(
         "/api/v1/incidents/",

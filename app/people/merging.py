@@ -63,15 +63,18 @@ def merge(
         )
     ).all()
     values: dict[str, set[str]] = {}
-    for _, scheme, value in held:
+    each: dict[tuple[uuid.UUID, str], set[str]] = {}
+    for child, scheme, value in held:
         values.setdefault(scheme, set()).add(value)
+        each.setdefault((child, scheme), set()).add(value)
     clashing = sorted(s for s, v in values.items() if len(v) > 1)
     if clashing:
+        # Which child holds what (by position, not value): one child may hold two already (a
+        # record linked before two values were refused), and "the two children" then misled.
+        alone = sorted({f"child {c} holds {len(v)} {s} values" for (c, s), v in each.items() if len(v) > 1})
+        detail = "; ".join(alone) if alone else f"the two children hold different {' and '.join(clashing)} values"
         raise ProblemError(
-            409,
-            "Conflicting identifiers",
-            f"the two children hold different {' and '.join(clashing)} values; correct the record at its source",
-            kind="identifier-conflict",
+            409, "Conflicting identifiers", f"{detail}; correct the record at its source", kind="identifier-conflict"
         )
     moved: dict[str, Any] = {
         # Each row with the person it describes, so that a split finds it again after an amendment

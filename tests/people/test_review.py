@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from tests.factories import incident, ppn
+import uuid
+
+from sqlalchemy import insert
+
+from app.models import ChildIdentifier
+from tests.factories import NHS_A, NHS_B, incident, ppn
 from tests.people.helpers import POLICY, anonymous_person, outcome, post_ppn
 from tests.seeding import audit_rows, reader, rows_of_request
 
@@ -241,3 +246,20 @@ def test_the_disclosure_log_of_a_merged_child_holds_what_was_read_under_each_of_
         log = client.get("/api/v1/audit/events", params={"child_id": asked}, headers=officer).json()
         shown = [e["seq"] for e in log if e["action"] == "read_child_record"]
         assert shown == [seqs[1], seqs[0]], asked  # both reads, newest first; not the unrelated child's
+
+
+def test_a_merge_refused_for_one_childs_two_nhs_numbers_says_so(client, auth, db):
+    # Linked before a second NHS number was refused, a child may hold two: the refusal said "the
+    # two children hold different values" though the other child held none.
+    older, newer = _possible_match(client, auth, db)
+    with db.writing() as s:
+        for value in (NHS_A, NHS_B):
+            s.execute(insert(ChildIdentifier).values(child_id=uuid.UUID(older), scheme="nhs_number", value=value))
+    [review] = client.get(REVIEW, headers=reader(auth, POLICY, "identity_steward")).json()["items"]
+    decided = client.post(
+        f"{REVIEW}/{review['id']}",
+        json={"decision": "merge", "reason": "Same child: same name, date of birth and school"},
+        headers=reader(auth, POLICY, "identity_steward"),
+    )
+    assert decided.status_code == 409
+    assert decided.json()["detail"].startswith(f"child {older} holds 2 nhs_number values")
