@@ -20,7 +20,7 @@ from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from app.audit.chain import entry_hash, verify
-from app.audit.models import AuditEvent, AuditEventChild
+from app.audit.models import AuditEvent, AuditEventChild, BreakGlassGrant, PrivacyAlert
 from app.policy.loader import load_policy
 from app.records import service
 from tests.conftest import ROOT
@@ -283,6 +283,48 @@ def test_the_app_cannot_update_or_delete_audit_rows(client, auth, db, statement)
             s.execute(statement())
     assert audit_rows(db) == before
     assert verify_now(db).ok
+
+
+@pytest.mark.parametrize("table", [BreakGlassGrant.__table__, PrivacyAlert.__table__], ids=["grant", "alert"])
+def test_a_break_glass_reason_or_a_privacy_alert_cannot_be_rewritten_or_removed(client, auth, db, table):
+    # What the privacy officer reviews: "routine check, reviewed" had replaced a stated reason, and
+    # alerts had been deleted, with the hash chain still whole.
+    some_history(client, auth)
+    with db.writing() as s:
+        if table is BreakGlassGrant.__table__:
+            s.execute(
+                insert(table).values(
+                    id=uuid.uuid4(),
+                    actor_sub="nav-1",
+                    actor_agency="health",
+                    actor_roles=["navigator"],
+                    child_id=uuid.uuid4(),
+                    reason="Child at A&E with a stab wound; need the police context",
+                    granted_at=datetime.now(UTC),
+                    expires_at=datetime.now(UTC),
+                    audit_seq=1,
+                )
+            )
+        else:
+            s.execute(
+                insert(table).values(
+                    id=uuid.uuid4(),
+                    kind="read_limit",
+                    actor_sub="sw-1",
+                    actor_agency="social_care",
+                    actor_roles=["front_door_social_worker"],
+                    detail="shown 61 children",
+                    created_at=datetime.now(UTC),
+                    audit_seq=1,
+                )
+            )
+    column = "reason" if table is BreakGlassGrant.__table__ else "detail"
+    for statement in (update(table).values({column: "routine check, reviewed"}), delete(table)):
+        with pytest.raises(DBAPIError, match="append-only"):
+            with db.writing() as s:
+                s.execute(statement)
+    with db.read_session() as s:
+        assert s.scalar(select(func.count()).select_from(table)) == 1
 
 
 def test_the_app_cannot_empty_the_audit_in_one_statement(client, auth, db):
