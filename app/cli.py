@@ -201,8 +201,14 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from app.migrate import upgrade
 
     upgrade(settings.database_url)
-    status = _progress_import(settings, lines, args.records, "loading demo data")
-    return status
+    if _holds_records(settings):
+        print(
+            "the database already holds records: demo data goes into an empty database only (it is dated "
+            "from now, and a second load clashes with the first); give another SHIELD_DATABASE_URL, or --jsonl FILE",
+            file=sys.stderr,
+        )
+        return 1
+    return _progress_import(settings, lines, args.records, "loading demo data")
 
 
 def cmd_policy_check(settings: Settings, _args: argparse.Namespace) -> int:
@@ -354,20 +360,25 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_demo_once(settings: Settings, records: int) -> None:
-    """Demo data goes into an empty database only: it is dated relative to now, so loading it
-    again later would clash with itself (same references, different times)."""
+def _holds_records(settings: Settings) -> bool:
     from sqlalchemy import select
 
     from app.db import Database
-    from app.demo.generator import generate
     from app.records.models import Record
 
     db = Database(settings.database_url)
     with db.read_session() as session:
-        has_records = session.execute(select(Record.id).limit(1)).first() is not None
+        found = session.execute(select(Record.id).limit(1)).first() is not None
     db.dispose()
-    if has_records:
+    return found
+
+
+def _load_demo_once(settings: Settings, records: int) -> None:
+    """Demo data goes into an empty database only: it is dated relative to now, so loading it
+    again later would clash with itself (same references, different times)."""
+    from app.demo.generator import generate
+
+    if _holds_records(settings):
         print("The database already holds records: demo data not loaded again.")
         return
     lines = (json.dumps(line) for line in generate(records))

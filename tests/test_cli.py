@@ -153,3 +153,13 @@ def test_a_bad_argument_is_a_usage_error_naming_it_not_a_traceback(tmp_path, arg
     assert result.returncode == 2, result.stderr
     assert said in result.stderr and "Traceback" not in result.stderr
     assert not out.exists()
+
+
+def test_demo_loads_into_an_empty_database_only(tmp_path):
+    # A second load reused the first's references with other contents: most of it was refused (409).
+    env = {"SHIELD_DATABASE_URL": f"sqlite:///{tmp_path}/demo.db", "SHIELD_POLICY_DIR": str(ROOT / "policies")}
+    first = shield("demo", "--records", "30", env=env)
+    assert first.returncode == 0, first.stderr
+    again = shield("demo", "--records", "40", env=env)
+    assert again.returncode == 1
+    assert "already holds records" in again.stderr and "Traceback" not in again.stderr
