@@ -247,9 +247,13 @@ def _head(value: str) -> tuple[int, str]:
 def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
     from app.audit.chain import verify
     from app.db import Database
+    from app.migrate import current_revision
 
     db = Database(settings.database_url)
     with db.read_session() as session:
+        if current_revision(session.connection()) is None:
+            print("this database holds no Shield schema: nothing to verify (run `shield migrate`)", file=sys.stderr)
+            return 2
         result = verify(session.connection(), expect=args.expect_head)
     db.dispose()
     if result.ok:

@@ -163,3 +163,8 @@ def test_demo_loads_into_an_empty_database_only(tmp_path):
     again = shield("demo", "--records", "40", env=env)
     assert again.returncode == 1
     assert "already holds records" in again.stderr and "Traceback" not in again.stderr
+
+
+def test_audit_verify_on_a_database_never_migrated_says_to_migrate(tmp_path):
+    result = shield("audit", "verify", env={"SHIELD_DATABASE_URL": f"sqlite:///{tmp_path}/new.db"})
+    assert result.returncode == 2 and "shield migrate" in result.stderr and "Traceback" not in result.stderr
