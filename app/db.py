@@ -13,6 +13,7 @@ import os
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -857,6 +858,22 @@ class Replacement:
             return
         for step in self.steps["sqlite"]:
             run_compiled(conn, step, params)
+
+
+# The two-key advisory lock space of ``hold_keys`` (its first key), apart from the chain's one-key lock.
+_HELD_KEYS_SPACE = 0x5348  # "SH"
+_HOLD_KEYS = text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), k) FROM unnest(CAST(:keys AS integer[])) AS k")
+
+
+def hold_keys(conn: Connection, keys: Iterable[str]) -> None:
+    """PostgreSQL: take, until this transaction ends, a lock on each of ``keys`` (hashed), all in
+    one statement and in one order, so that two transactions never take two in opposite orders.
+    SQLite: nothing (its writers take turns already)."""
+    if conn.dialect.name != "postgresql":
+        return
+    hashed = sorted({zlib.crc32(k.encode()) - 2**31 for k in keys})  # into int4; unnest keeps this order
+    if hashed:
+        conn.execute(_HOLD_KEYS, {"space": _HELD_KEYS_SPACE, "keys": hashed})
 
 
 def serialise_appenders(conn: Any, key: int) -> None:

@@ -93,27 +93,20 @@ def entry_hash(prev_hash: str, row: dict[str, Any]) -> str:
 _HEAD = select(AuditEvent.seq, AuditEvent.entry_hash).order_by(AuditEvent.seq.desc()).limit(1)
 
 
-def take_turn(conn: Connection) -> bool:
+def take_turn(conn: Connection) -> None:
     """Wait, until this transaction commits, for the turn every audited writer takes on the chain.
 
     Taken by writes that must decide on what every other writer has committed: merges, splits,
     review decisions and actions (from their first read), an amendment (before reading the
-    current version), a record whose person would become a new child (before deciding so), a bulk
-    import's chunk, the quality report's derived rows (app.quality.kept), and every audit append.
-    On PostgreSQL, at READ COMMITTED, two such transactions otherwise each decided without the
-    other's rows: amendments v2 and v3 racing left v2 current, two agencies' records about one new
-    child made two children, a review was merged twice. SQLite's single writer already takes
-    turns. Taking the same turn as the audit append, not a lock of their own, leaves no two locks
-    to deadlock on. The turn comes with the chain's head, remembered for the append that follows.
-
-    True when this took the turn anew on PostgreSQL: what the transaction read before it may
-    predate another writer's commit, and a decision made on it is to be made again.
+    current version), a bulk import's chunk, the quality report's derived rows (app.quality.kept),
+    and every audit append. On PostgreSQL, at READ COMMITTED, two such transactions otherwise each
+    decided without the other's rows: amendments v2 and v3 racing left v2 current, a review was
+    merged twice. SQLite's single writer already takes turns. Taking the same turn as the audit
+    append, not a lock of their own, leaves no two locks to deadlock on; the only locks taken
+    before it are ``app.db.hold_keys``'s, all at once. The turn comes with the chain's head,
+    remembered for the append that follows.
     """
-    transaction = conn.get_nested_transaction() or conn.get_transaction()
-    cached = conn.info.get(_HEAD_KEY)
-    held = cached is not None and cached[0] is transaction
     _head(conn)
-    return not held and conn.dialect.name == "postgresql"
 
 
 def append(conn: Connection, entry: Entry, now: datetime | None = None) -> int:

@@ -143,9 +143,6 @@ class ChunkPeople:
     def merged_into(self, child_id: uuid.UUID) -> uuid.UUID | None:
         return self._sql.merged_into(child_id)  # a chunk merges nothing: its children are not merged
 
-    def wait_turn(self) -> bool:
-        return False  # the chunk took the writers' turn before its first read (``ingest_many``)
-
     def block(self, keys: AbstractSet[str]) -> Sequence[ProfileRow]:
         if not keys <= self._keys_read:
             self.read(keys, set())

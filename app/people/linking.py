@@ -32,10 +32,10 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, and_, bindparam, insert, or_, select
 
-from app.audit.chain import take_turn
 from app.config import Settings, get_settings
 from app.db import AmongIds, AmongTexts, insert_rows, list_param, run_compiled, utc_now
 from app.people.models import Child, ChildIdentifier, IdentityReview, PersonIndex, PersonKey
+from app.people.names import parts, phonetic
 from app.people.scoring import (
     Match,
     Profile,
@@ -91,6 +91,15 @@ class Resolution:
     def created(self) -> bool:
         """Whether the child was created for this person just now (it has nothing else yet)."""
         return self.outcome in ("possible", "new")
+
+
+def hold_key(person: Person) -> str:
+    """What two records of one child are almost sure to share, to take turns on while resolving
+    (``app.db.hold_keys``): the date of birth, else the family name's sound."""
+    if person.date_of_birth is not None:
+        return f"born:{person.date_of_birth.isoformat()}"
+    family = parts(person.family_name)
+    return f"family:{phonetic(family[0])}" if family else "nameless"
 
 
 def strong_identifiers(person: Person) -> list[tuple[str, str]]:
@@ -161,7 +170,6 @@ class People(Protocol):
     def add_identifiers(self, rows: list[dict[str, Any]]) -> None: ...
     def add_reviews(self, rows: list[dict[str, Any]]) -> None: ...
     def add_profile(self, values: dict[str, Any], keys: AbstractSet[str]) -> None: ...
-    def wait_turn(self) -> bool: ...
 
 
 class SqlPeople:
@@ -187,12 +195,6 @@ class SqlPeople:
 
     def merged_into(self, child_id: uuid.UUID) -> uuid.UUID | None:
         return self.conn.execute(_MERGED_INTO, {"child_id": child_id}).scalar()
-
-    def wait_turn(self) -> bool:
-        """Take the writers' turn (``app.audit.chain.take_turn``) before making a new child; True
-        if another writer may have committed since this transaction read (decide again)."""
-        self._last_block = None
-        return take_turn(self.conn)
 
     def block(self, keys: AbstractSet[str]) -> Sequence[ProfileRow]:
         rows = run_compiled(self.conn, _BLOCK, {"keys": sorted(keys)})
@@ -278,10 +280,6 @@ def resolve(
             resolution = Resolution(child_id, "identifier")
         elif best is not None and best.match.score >= limits.link and _linkable(best):
             resolution = Resolution(best.child_id, "linked", best.match.score)
-        elif people.wait_turn():
-            # A new child: but another writer may have just made this one (two agencies' records
-            # about a child new to us, at once). Decided again on what every writer has committed.
-            return resolve(people, person, previous, thresholds)
         else:
             child_id = uuid.uuid4()
             people.add_child(child_id, now)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -101,6 +102,11 @@ class ChunkStore:
         self.people.read(keys, idents)
 
     # --- Store ---------------------------------------------------------------------------------
+
+    def hold(self, keys: Iterable[str]) -> None:
+        """Nothing: the chunk took the writers' turn before its first read (``ingest_many``). A post
+        resolving a child new to both at the same moment may still make a second child; the next
+        record about it opens a possible match between the two."""
 
     def find(self, agency: str, record_type: str, source_ref: str) -> tuple[uuid.UUID, int] | None:
         return self._found.get((agency, record_type, source_ref))

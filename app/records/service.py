@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -24,11 +24,11 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from app.audit.chain import Actor, Entry, append, take_turn
-from app.db import Database, JsonText, insert_if_absent, insert_rows, time_ordered_id, utc_now
+from app.db import Database, JsonText, hold_keys, insert_if_absent, insert_rows, time_ordered_id, utc_now
 from app.errors import ProblemError, pydantic_errors, validation_problem
 from app.people.batch import Known
 from app.people.identifiers import name_key
-from app.people.linking import People, SqlPeople, Thresholds, resolve
+from app.people.linking import People, SqlPeople, Thresholds, hold_key, resolve
 from app.people.models import Child
 from app.quality import kept
 from app.quality.check import Finding, findings
@@ -125,6 +125,7 @@ class Store(Protocol):
     conn: Connection
     people: People
 
+    def hold(self, keys: Iterable[str]) -> None: ...
     def find(self, agency: str, record_type: str, source_ref: str) -> tuple[uuid.UUID, int] | None: ...
     def version_hash(self, record_id: uuid.UUID, version: int) -> str | None: ...
     def subjects(self, record_id: uuid.UUID) -> list[SubjectRow]: ...
@@ -148,6 +149,9 @@ class SqlStore:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.people: People = SqlPeople(conn)
+
+    def hold(self, keys: Iterable[str]) -> None:
+        hold_keys(self.conn, keys)
 
     def find(self, agency: str, record_type: str, source_ref: str) -> tuple[uuid.UUID, int] | None:
         params = {"agency": agency, "record_type": record_type, "source_ref": source_ref}
@@ -292,6 +296,10 @@ def _store(
     thresholds: Thresholds | None,
 ) -> IngestResult:
     found, digest = prepared.found, prepared.digest
+    # Before any read: two records about one child new to us, resolved at once, each found no one
+    # and made a child (PostgreSQL). Resolutions of people born the same day take turns; the
+    # writers' turn comes after (``take_turn``), never before, so the two are always taken in order.
+    store.hold(hold_key(subject.person) for subject in kind.subjects(record))
     record_id = time_ordered_id()
     stored = {
         "id": record_id,
