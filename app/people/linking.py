@@ -261,7 +261,8 @@ def resolve(
     # A child found by one identifier (a police id) that holds another NHS number or UPN than the
     # record's is not linked: "two different NHS numbers are never linked automatically". The
     # record gets a child of its own and a possible match with that one.
-    single = {scheme: value for scheme, value in idents if scheme in SINGLE_VALUED}
+    # Only a record bringing an NHS number or UPN no child holds yet can clash so: asked only then.
+    single = {scheme: value for scheme, value in idents if scheme in SINGLE_VALUED and (scheme, value) not in held}
     clashing = _clashing(people, holders, single) if holders and single else set()
     child_id = next((c for c in holders if c not in clashing), None)
     clash = next((c for c in holders if c in clashing), None)
