@@ -101,7 +101,10 @@ def test_culture_recorded_only_as_placeholders_or_blanks_raises_the_flag(client,
     [flag] = [flag for flag in flags if flag["code"] == "ethnicity_or_culture_not_recorded"]
     assert "culture" in flag["message"] and "ethnicity" not in flag["message"]
 
-    recorded = full_person(first_language="TBC", religion="None known to school", nationality="N/A")
+    # The same child (the same identifiers: another NHS number would be another child).
+    recorded = full_person(
+        identifiers=child["identifiers"], first_language="TBC", religion="None known to school", nationality="N/A"
+    )
     post(client, auth, "education_report", education_body(recorded, ref="SCH-C"))
     flags = read(client, auth, child_id, "front_door_social_worker").json()["flags"]
     assert "ethnicity_or_culture_not_recorded" not in {flag["code"] for flag in flags}
