@@ -29,6 +29,7 @@ from app.db import insert_rows, insert_with_per_id, take_turn_then_read, utc_now
 GENESIS = "0" * 64
 _CHAIN_LOCK = 0x5348494C44  # "SHILD": the advisory lock key for the one audit chain
 _HEAD_KEY = "shield.audit.head"  # where a transaction remembers the head it appended
+_TURN_KEY = "shield.audit.turn"  # the outer transaction that holds the writers' turn
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,12 @@ def take_turn(conn: Connection) -> None:
     _head(conn)
 
 
+def holds_turn(conn: Connection) -> bool:
+    """Has this transaction (or a savepoint in it) taken the writers' turn? Then nobody else
+    commits until it does: the lock is held to the end of the outer transaction."""
+    return conn.info.get(_TURN_KEY) is conn.get_transaction()
+
+
 def append(conn: Connection, entry: Entry, now: datetime | None = None) -> int:
     """Append ``entry`` in the connection's transaction and return its sequence number.
 
@@ -166,6 +173,7 @@ def _head(conn: Connection) -> tuple[Any, tuple[int, str]]:
     if cached is not None and cached[0] is transaction:
         return transaction, cached[1]
     last = take_turn_then_read(conn, _CHAIN_LOCK, _HEAD, "shield_audit_turn")
+    conn.info[_TURN_KEY] = conn.get_transaction()
     head = (last[0], last[1]) if last else (0, GENESIS)
     conn.info[_HEAD_KEY] = (transaction, head)
     return transaction, head

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from app.audit.chain import Actor, Entry, append, take_turn
+from app.audit.chain import Actor, Entry, append, holds_turn, take_turn
 from app.db import Database, JsonText, hold_keys, insert_if_absent, insert_rows, time_ordered_id, utc_now
 from app.errors import ProblemError, pydantic_errors, validation_problem
 from app.people.batch import Known
@@ -151,7 +151,11 @@ class SqlStore:
         self.people: People = SqlPeople(conn)
 
     def hold(self, keys: Iterable[str]) -> None:
-        hold_keys(self.conn, keys)
+        # Holding the writers' turn already (a later line of an import chunk stored line by line),
+        # nobody else can commit: and a lock taken after the turn could deadlock with a post
+        # holding it and waiting for the turn.
+        if not holds_turn(self.conn):
+            hold_keys(self.conn, keys)
 
     def find(self, agency: str, record_type: str, source_ref: str) -> tuple[uuid.UUID, int] | None:
         params = {"agency": agency, "record_type": record_type, "source_ref": source_ref}
